@@ -1,0 +1,30 @@
+//! Every type that crosses a Myelin process boundary (REST DTOs, bus messages, exchange and
+//! routing-key names, header names). Nothing else in the workspace may define a wire type.
+//!
+//! The REST types copy the JSON shapes of Polyaxon's API v1 (swagger `v1*` definitions), so the
+//! official `polyaxon` CLI and SDK can talk to Myelin:
+//!
+//! - [`headers`]: request-context header names the gateway forwards to services.
+//! - [`ids`]: [`RunUuid`] and [`ProjectUuid`], 32-hex uuids as Polyaxon prints them.
+//! - [`status`]: [`Statuses`], status conditions, `V1Status` and the status POST body.
+//! - [`project`]: `V1Project`, create and patch bodies.
+//! - [`run`]: `V1Run`, create and patch bodies, run kinds, cloning, pipelines.
+//! - [`list`]: `{count, results, previous, next}` pages and their query.
+//! - [`events`]: bus envelope, exchange name, routing keys and typed payloads.
+//! - [`installation`]: `V1Installation`, `V1Compatibility`, `V1Version`.
+
+pub mod events;
+pub mod headers;
+pub mod ids;
+pub mod installation;
+pub mod list;
+pub mod project;
+pub mod run;
+pub mod status;
+
+pub use events::Envelope;
+pub use ids::{ProjectUuid, RunUuid};
+pub use list::{ListQuery, ListResponse};
+pub use project::{CreateProject, PatchProject, Project};
+pub use run::{CloningKind, CreateRun, ManagedBy, PatchRun, Run, RunKind, RunOriginal};
+pub use status::{RunStatus, StatusBody, StatusCondition, Statuses};

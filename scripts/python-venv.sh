@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Creates (or reuses) the Python virtualenv used by the compatibility tests in tests/compat/:
+# the OFFICIAL polyaxon CLI/SDK from PyPI plus pytest. Idempotent: when the venv already has the
+# pinned polyaxon version and pytest, nothing is reinstalled.
+#
+#   scripts/python-venv.sh          # venv at ./.venv (or $MYELIN_VENV)
+#   source "${MYELIN_VENV:-.venv}/bin/activate"
+set -euo pipefail
+
+POLYAXON_VERSION="2.18.0"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${MYELIN_VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3}"
+
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    echo "python-venv: '$PYTHON' not found; install Python 3.9+ (or set PYTHON=...)" >&2
+    exit 1
+fi
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+    echo "python-venv: creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+
+installed="$("$VENV/bin/python" - <<'PY' 2>/dev/null || true
+from importlib import metadata
+try:
+    print(metadata.version("polyaxon"), metadata.version("pytest"))
+except metadata.PackageNotFoundError:
+    print("")
+PY
+)"
+if [[ "${installed%% *}" == "$POLYAXON_VERSION" ]] && "$VENV/bin/polyaxon" --help >/dev/null 2>&1; then
+    echo "python-venv: $VENV already has polyaxon $POLYAXON_VERSION and pytest"
+    exit 0
+fi
+
+echo "python-venv: installing polyaxon==$POLYAXON_VERSION and pytest into $VENV"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "polyaxon==$POLYAXON_VERSION" pytest
+"$VENV/bin/polyaxon" --help >/dev/null
+echo "python-venv: ready ($("$VENV/bin/python" -c 'from importlib import metadata; print("polyaxon", metadata.version("polyaxon"))'))"

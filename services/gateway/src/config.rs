@@ -1,0 +1,75 @@
+//! Gateway settings: defaults → `--config` TOML → `MYELIN_GATEWAY__<KEY>` environment.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use myelin_common::http::HttpLimits;
+use myelin_common::telemetry::TelemetrySettings;
+use serde::{Deserialize, Serialize};
+
+/// Everything the gateway reads at startup.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The public listener (`MYELIN_GATEWAY__LISTEN`). Port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Base urls of the tracker replicas (`MYELIN_GATEWAY__TRACKER_URLS=http://a:8101,http://b:8101`).
+    #[serde(deserialize_with = "myelin_common::settings::serde_list::deserialize")]
+    pub tracker_urls: Vec<String>,
+    /// Body size limit and request timeout of the public listener.
+    pub http: HttpLimits,
+    /// How long an upstream may take to send its response head before the gateway answers 504.
+    pub upstream_timeout_secs: u64,
+    /// How often every HTTP replica's `/readyz` is checked.
+    pub health_interval_ms: u64,
+    /// The key `GET /api/v1/installation` reports; a random one per process when unset.
+    pub installation_key: Option<String>,
+    /// The mode `GET /api/v1/installation` reports (Polyaxon's local CE server says `sandbox`).
+    pub mode: String,
+    pub telemetry: TelemetrySettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8000)),
+            tracker_urls: vec!["http://127.0.0.1:8101".to_owned()],
+            http: HttpLimits::default(),
+            upstream_timeout_secs: 30,
+            health_interval_ms: 1000,
+            installation_key: None,
+            mode: "sandbox".to_owned(),
+            telemetry: TelemetrySettings::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// [`Self::upstream_timeout_secs`] as a duration.
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_secs(self.upstream_timeout_secs)
+    }
+
+    /// [`Self::health_interval_ms`] as a duration (at least 10 ms).
+    pub fn health_interval(&self) -> Duration {
+        Duration::from_millis(self.health_interval_ms.max(10))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracker_urls_accept_a_comma_list() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MYELIN_GATEWAY__TRACKER_URLS", "http://a:1, http://b:2");
+            jail.set_env("MYELIN_GATEWAY__UPSTREAM_TIMEOUT_SECS", "5");
+            let settings: Settings = myelin_common::settings::load("gateway", None).unwrap();
+            assert_eq!(settings.tracker_urls, vec!["http://a:1", "http://b:2"]);
+            assert_eq!(settings.upstream_timeout(), Duration::from_secs(5));
+            assert_eq!(settings.listen, SocketAddr::from((Ipv4Addr::LOCALHOST, 8000)));
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,27 @@
+//! The gateway's own routes, and the router that sends everything else to the services.
+
+pub mod health;
+pub mod meta;
+pub mod openapi;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use myelin_common::http::{HttpLimits, common_layers};
+
+use crate::{State, proxy};
+
+/// The public router: own routes first, then the route table (fallback), under the common layers.
+pub fn router(state: Arc<State>, limits: &HttpLimits) -> Router {
+    let router = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/api/v1/installation", get(meta::installation))
+        .route("/api/v1/compatibility/{uuid}/{version}/{service}", get(meta::compatibility))
+        .route("/api/v1/log_handler", get(meta::log_handler))
+        .route("/api/v1/openapi.json", get(openapi::openapi))
+        .fallback(proxy::forward)
+        .with_state(state);
+    common_layers(router, limits)
+}

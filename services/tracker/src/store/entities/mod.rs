@@ -1,0 +1,7 @@
+//! sea-orm entities of the tracker's tables. They never go on the wire: `store::convert` maps them
+//! to `myelin_contracts` types.
+
+pub mod outbox;
+pub mod owner;
+pub mod project;
+pub mod run;

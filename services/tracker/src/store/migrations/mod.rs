@@ -1,0 +1,20 @@
+//! The tracker's own migrator. Its bookkeeping table is `tracker_migrations`, so the tracker can
+//! share a database with other services.
+
+mod m0001_initial;
+
+use sea_orm_migration::prelude::*;
+
+/// Every migration of the tracker, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_initial::Migration)]
+    }
+
+    fn migration_table_name() -> DynIden {
+        "tracker_migrations".into_iden()
+    }
+}

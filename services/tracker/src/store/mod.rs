@@ -1,0 +1,114 @@
+//! Persistence: sea-orm entities, the tracker's migrations and repository functions.
+//!
+//! Every state change runs in one transaction ([`Store::begin`]) together with its outbox rows
+//! ([`outbox::enqueue`]); [`Store::commit`] commits and wakes the relay. On any error the transaction
+//! is dropped, i.e. rolled back: nothing is half-written.
+
+pub mod convert;
+pub mod entities;
+pub mod migrations;
+pub mod outbox;
+pub mod projects;
+pub mod run_actions;
+pub mod runs;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    Statement, TransactionOptions, TransactionTrait,
+};
+use sea_orm::{SqlErr, SqliteTransactionMode};
+use sea_orm_migration::MigratorTrait;
+use tokio::sync::Notify;
+
+use crate::error::Error;
+use entities::owner;
+
+/// Key of the PostgreSQL advisory lock that serializes migrations of concurrent replicas.
+const MIGRATION_LOCK: i64 = 0x6d79_656c_696e_0001;
+
+/// The database plus the relay's wake-up signal.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+    wake: Arc<Notify>,
+}
+
+impl Store {
+    pub fn new(db: DatabaseConnection, wake: Arc<Notify>) -> Self {
+        Self { db, wake }
+    }
+
+    /// The connection pool (reads outside transactions).
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Whether the database is PostgreSQL (row locks are available).
+    pub fn is_postgres(&self) -> bool {
+        self.db.get_database_backend() == DatabaseBackend::Postgres
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite, so it never fails on upgrade).
+    pub async fn begin(&self) -> Result<DatabaseTransaction, Error> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        Ok(self.db.begin_with_options(options).await?)
+    }
+
+    /// Commits `txn` and wakes the outbox relay.
+    pub async fn commit(&self, txn: DatabaseTransaction) -> Result<(), Error> {
+        txn.commit().await?;
+        self.wake.notify_one();
+        Ok(())
+    }
+}
+
+/// Now, truncated to microseconds (what PostgreSQL stores), so values read back equal values written.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Applies the tracker's pending migrations. On PostgreSQL, concurrent replicas take turns under an
+/// advisory transaction lock, and each migration commits with the lock held.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return migrations::Migrator::up(db, None).await;
+    }
+    let txn = db.begin().await?;
+    txn.execute_raw(Statement::from_string(
+        DatabaseBackend::Postgres,
+        format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"),
+    ))
+    .await?;
+    migrations::Migrator::up(&txn, None).await?;
+    txn.commit().await
+}
+
+/// Creates the owner `name` unless it exists (safe to race with other replicas).
+pub async fn ensure_owner(db: &DatabaseConnection, name: &str) -> Result<(), Error> {
+    let row = owner::ActiveModel {
+        name: Set(name.to_owned()),
+        created_at: Set(now()),
+        ..Default::default()
+    };
+    let insert = owner::Entity::insert(row)
+        .on_conflict(OnConflict::column(owner::Column::Name).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await;
+    match insert {
+        Ok(_) => Ok(()),
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(()),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Whether `err` is a unique-constraint violation.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
