@@ -20,6 +20,7 @@ wait_port() { # name port seconds
 start_service() { # name
     case "$1" in
         postgresql)
+            # shellcheck disable=SC2046 # the one cluster version under /etc/postgresql, e.g. 15
             pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start ;;
         redis)
             redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no ;;

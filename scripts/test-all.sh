@@ -10,7 +10,7 @@
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 VENV="${MYELIN_VENV:-$ROOT/.venv}"
 if [[ -z "${NEXTEST_PROFILE:-}" ]]; then

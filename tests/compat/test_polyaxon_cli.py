@@ -77,14 +77,14 @@ def test_cli_project_and_ops_commands(server, polyaxon, tmp_path):
 
 def test_cli_run_posts_the_operation(server, polyaxon):
     """`polyaxon run` compiles the file locally and posts it as a JSON string with `managed_by: agent`."""
-    status, body = server.request("POST", "/api/v1/default/projects/create", {"name": "runs"})
+    status, body = server.request("POST", "/api/v1/default/projects/create", {"name": "cli-runs"})
     assert status == 201, body
     spec = polyaxon.cwd / "op.yaml"
     spec.write_text(POLYAXONFILE)
-    polyaxon.run("run", "-f", str(spec), "-p", "runs", "--name", "from-cli")
-    status, page = server.request("GET", "/api/v1/default/runs/runs?limit=10")
+    polyaxon.run("run", "-f", str(spec), "-p", "cli-runs", "--name", "from-cli")
+    status, page = server.request("GET", "/api/v1/default/cli-runs/runs?limit=10")
     assert status == 200 and page["count"] == 1, page
-    run = get_run(server, "runs", page["results"][0]["uuid"])
+    run = get_run(server, "cli-runs", page["results"][0]["uuid"])
     assert run["name"] == "from-cli", run
     assert run["kind"] == "job", run
     assert run["managed_by"] == "agent" and run["is_managed"] is True, run

@@ -2,9 +2,9 @@
 //! Distributed mode end to end: `gateway` + 2 `tracker` replicas as separate processes on one fresh
 //! PostgreSQL database and RabbitMQ.
 //!
-//! 200 runs are created through the gateway with 8 requests in flight; after the first 100 one tracker
-//! replica is killed with SIGKILL and the gateway must keep answering every request (connect failures go
-//! to the other replica). Then every run is listed (paging through `next`), fetched and stopped: none may be
+//! 200 runs are created through the gateway with 8 requests in flight; after the first 100 (some of which it
+//! served) one tracker replica is killed with SIGKILL and the gateway must keep answering every request
+//! (connect failures go to the other replica). Then every run is listed (paging through `next`), fetched and stopped: none may be
 //! lost, every one ends `stopped`, and RabbitMQ must have received a `run.created` event for each (the
 //! surviving replica's outbox relay publishes what the dead one committed but had not yet relayed).
 
@@ -46,6 +46,13 @@ async fn scenario(cluster: &mut Cluster, tap: &EventTap) -> anyhow::Result<()> {
     api.create_project().await?;
 
     let mut created = api.create_runs(KILL_AFTER).await.context("creating the first runs")?;
+    // Killing a replica the gateway never used would prove nothing: its request log must name the project.
+    // The kill happens between requests: a POST cut off mid-flight may have committed, so it is not retried.
+    let victim_logs = cluster.trackers[0].logs();
+    ensure!(
+        victim_logs.contains(&api.project),
+        "the gateway sent none of the first {KILL_AFTER} requests to tracker-1"
+    );
     let (name, pid) = (cluster.trackers[0].name().to_owned(), cluster.trackers[0].id());
     let status = cluster.trackers[0].kill()?;
     eprintln!("killed {name} (pid {pid}): {status}");

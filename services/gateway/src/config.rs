@@ -61,6 +61,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)]
     fn tracker_urls_accept_a_comma_list() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("MYELIN_GATEWAY__TRACKER_URLS", "http://a:1, http://b:2");

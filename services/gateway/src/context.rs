@@ -54,7 +54,11 @@ impl RequestContext {
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned)
             .or_else(myelin_common::http::current_request_id);
-        Ok(Self { request_id, subject, org: org.map(str::to_owned) })
+        Ok(Self {
+            request_id,
+            subject,
+            org: org.map(str::to_owned),
+        })
     }
 
     /// Replaces any context headers the client sent with the gateway's own (clients cannot pick

@@ -33,7 +33,11 @@ impl From<Error> for ApiError {
             Error::PayloadTooLarge => ApiError::new(ErrorCode::PayloadTooLarge, "gateway.payload_too_large", message),
             Error::Upstream(service, cause) => {
                 tracing::warn!(%service, %cause, "upstream failed mid-request");
-                ApiError::new(ErrorCode::Unavailable, "gateway.upstream_error", format!("{service} failed while answering"))
+                ApiError::new(
+                    ErrorCode::Unavailable,
+                    "gateway.upstream_error",
+                    format!("{service} failed while answering"),
+                )
             }
             Error::NoRoute(_) => ApiError::not_found("gateway.route_not_found", message),
         }

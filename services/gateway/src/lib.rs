@@ -4,14 +4,14 @@
 //! OpenAPI document) and forwards everything else to the service that owns the path, in-process
 //! (embedded mode) or over HTTP to N health-checked replicas (distributed mode).
 //!
-//! - [`config`]: [`Settings`].
-//! - [`routes`]: the route table (service → path prefixes).
-//! - [`context`]: the request context (`x-request-id`, `x-myelin-subject`, `x-myelin-org`) and the
+//! - [`config`] — [`Settings`].
+//! - [`routes`] — the route table (service → path prefixes).
+//! - [`context`] — the request context (`x-request-id`, `x-myelin-subject`, `x-myelin-org`) and the
 //!   `authenticate` step where auth will plug in.
-//! - [`upstream`]: [`Upstream`] (in-process router or HTTP replicas) and the HTTP pool.
-//! - [`proxy`]: the forwarding handler.
-//! - [`http`]: own routes and the public router.
-//! - [`error`]: `gateway.*` errors.
+//! - [`upstream`] — [`Upstream`] (in-process router or HTTP replicas) and the HTTP pool.
+//! - [`proxy`] — the forwarding handler.
+//! - [`http`] — own routes and the public router.
+//! - [`error`] — `gateway.*` errors.
 
 pub mod config;
 pub mod context;
@@ -45,7 +45,9 @@ pub struct Deps {
 impl Deps {
     /// HTTP upstreams from the settings' urls (distributed mode).
     pub fn from_settings(settings: &Settings) -> Self {
-        Self { tracker: Upstream::Http(settings.tracker_urls.clone()) }
+        Self {
+            tracker: Upstream::Http(settings.tracker_urls.clone()),
+        }
     }
 }
 
@@ -61,7 +63,10 @@ pub struct State {
 impl State {
     /// The upstream of `service`.
     pub fn backend(&self, service: Service) -> Option<&upstream::Backend> {
-        self.backends.iter().find(|(s, _)| *s == service).map(|(_, backend)| backend)
+        self.backends
+            .iter()
+            .find(|(s, _)| *s == service)
+            .map(|(_, backend)| backend)
     }
 
     /// True once shutdown has started.
@@ -89,8 +94,14 @@ impl App {
             .build()
             .context("cannot build the upstream HTTP client")?;
         let interval = settings.health_interval();
-        let backends = vec![(Service::Tracker, upstream::Backend::start(Service::Tracker, deps.tracker, &client, interval))];
-        let key = settings.installation_key.clone().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        let backends = vec![(
+            Service::Tracker,
+            upstream::Backend::start(Service::Tracker, deps.tracker, &client, interval),
+        )];
+        let key = settings
+            .installation_key
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         let installation = Installation {
             key,
             version: http::meta::VERSION.to_owned(),
@@ -106,10 +117,16 @@ impl App {
             openapi: http::openapi::Cache::default(),
         });
         let router = http::router(Arc::clone(&state), &settings.http);
-        let listener =
-            TcpListener::bind(settings.listen).await.with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let local_addr = listener.local_addr().context("cannot read the listener address")?;
-        Ok(App { state, router, listener, local_addr })
+        Ok(App {
+            state,
+            router,
+            listener,
+            local_addr,
+        })
     }
 
     /// The public router (for `oneshot` tests or to serve it elsewhere).
@@ -134,6 +151,8 @@ impl App {
             stop_serving.cancel();
         });
         tracing::info!(addr = %self.local_addr, "gateway listening");
-        myelin_common::http::serve(self.listener, self.router, serving).await.context("gateway server failed")
+        myelin_common::http::serve(self.listener, self.router, serving)
+            .await
+            .context("gateway server failed")
     }
 }

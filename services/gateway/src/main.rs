@@ -16,7 +16,9 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     myelin_common::install_crypto_provider();
     let cli = Cli::parse();
-    let Some(settings) = load_or_dump::<Settings>("gateway", &cli.common)? else { return Ok(()) };
+    let Some(settings) = load_or_dump::<Settings>("gateway", &cli.common)? else {
+        return Ok(());
+    };
     let _telemetry = myelin_common::telemetry::init("gateway", &settings.telemetry)?;
     let deps = Deps::from_settings(&settings);
     let app = App::build(settings, deps).await?;

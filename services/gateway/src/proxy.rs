@@ -47,13 +47,18 @@ async fn forward_inner(state: &Shared, request: Request<Body>) -> Result<Respons
     if let Some(host) = parts.headers.remove(header::HOST) {
         parts.headers.insert(HeaderName::from_static("x-forwarded-host"), host);
     }
-    parts.headers.insert(HeaderName::from_static("x-forwarded-proto"), HeaderValue::from_static("http"));
+    parts.headers.insert(
+        HeaderName::from_static("x-forwarded-proto"),
+        HeaderValue::from_static("http"),
+    );
     context.apply(&mut parts.headers);
     myelin_common::telemetry::inject_http_headers(&mut parts.headers);
     // The upstream sees what it would see over HTTP: no gateway-side extensions.
     parts.extensions = Extensions::new();
 
-    let response = backend.send(Request::from_parts(parts, body), state.upstream_timeout).await?;
+    let response = backend
+        .send(Request::from_parts(parts, body), state.upstream_timeout)
+        .await?;
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     Ok(Response::from_parts(parts, body))

@@ -51,12 +51,28 @@ pub struct Route {
 /// The table, most specific prefix first. Unknown `/api/v1/...` paths go to the tracker, whose 404
 /// is authoritative.
 pub const ROUTES: &[Route] = &[
-    Route { prefix: "/api/v1/", service: Service::Tracker, owner_at: OwnerAt::Api },
-    Route { prefix: "/streams/v1/", service: Service::Tracker, owner_at: OwnerAt::Streams },
+    Route {
+        prefix: "/api/v1/",
+        service: Service::Tracker,
+        owner_at: OwnerAt::Api,
+    },
+    Route {
+        prefix: "/streams/v1/",
+        service: Service::Tracker,
+        owner_at: OwnerAt::Streams,
+    },
 ];
 
 /// First segments under `/api/v1/` that are not an owner.
-const NOT_OWNERS: &[&str] = &["users", "auth", "installation", "compatibility", "log_handler", "sso", "openapi.json"];
+const NOT_OWNERS: &[&str] = &[
+    "users",
+    "auth",
+    "installation",
+    "compatibility",
+    "log_handler",
+    "sso",
+    "openapi.json",
+];
 
 /// The route owning `path`, if any.
 pub fn resolve(path: &str) -> Option<&'static Route> {
@@ -97,8 +113,14 @@ mod tests {
 
     #[test]
     fn resolves_prefixes_and_owners() {
-        assert_eq!(resolve("/api/v1/default/demo/runs").map(|r| r.service), Some(Service::Tracker));
-        assert_eq!(resolve("/streams/v1/polyaxon/default/demo/runs/x/logs").map(|r| r.service), Some(Service::Tracker));
+        assert_eq!(
+            resolve("/api/v1/default/demo/runs").map(|r| r.service),
+            Some(Service::Tracker)
+        );
+        assert_eq!(
+            resolve("/streams/v1/polyaxon/default/demo/runs/x/logs").map(|r| r.service),
+            Some(Service::Tracker)
+        );
         assert!(resolve("/internal/openapi.json").is_none());
         assert!(resolve("/api/v2/x").is_none());
 

@@ -45,7 +45,9 @@ async fn round_robin_failover_and_recovery() {
     b.kill();
     for method in ["GET", "POST", "DELETE", "PATCH"] {
         for _ in 0..5 {
-            let request = gateway.client.request(method.parse().unwrap(), gateway.url("/api/v1/acme/echo"));
+            let request = gateway
+                .client
+                .request(method.parse().unwrap(), gateway.url("/api/v1/acme/echo"));
             let response = request.body("payload").send().await.unwrap();
             assert_eq!(replica_of(response).await, "a");
         }
@@ -88,7 +90,14 @@ async fn all_replicas_dead_is_503_and_not_ready() {
 #[tokio::test]
 async fn upstream_timeout_is_504() {
     let a = Replica::start("a");
-    let gateway = Gateway::start(myelin_gateway::Settings { upstream_timeout_secs: 1, ..settings() }, Upstream::Http(vec![a.url()])).await;
+    let gateway = Gateway::start(
+        myelin_gateway::Settings {
+            upstream_timeout_secs: 1,
+            ..settings()
+        },
+        Upstream::Http(vec![a.url()]),
+    )
+    .await;
     let started = Instant::now();
     let (status, code, body) = error_code(gateway.get("/api/v1/acme/slow").await).await;
     assert_eq!((status, code.as_str()), (504, "gateway.upstream_timeout"), "{body}");
@@ -106,12 +115,27 @@ async fn body_over_limit_is_413_whether_declared_or_streamed() {
     // Within the limit, a streamed (chunked) body reaches the upstream whole.
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![Ok(vec![1; 500]), Ok(vec![2; 500])];
     let body = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
-    let response = gateway.client.post(gateway.url("/api/v1/acme/echo")).body(body).send().await.unwrap();
+    let response = gateway
+        .client
+        .post(gateway.url("/api/v1/acme/echo"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     let echoed: Value = response.json().await.unwrap();
-    assert_eq!((echoed["body_len"].as_u64(), echoed["body_sum"].as_u64()), (Some(1000), Some(1500)));
+    assert_eq!(
+        (echoed["body_len"].as_u64(), echoed["body_sum"].as_u64()),
+        (Some(1000), Some(1500))
+    );
 
     // Declared too large (content-length): refused before forwarding.
-    let response = gateway.client.post(gateway.url("/api/v1/acme/echo")).body(vec![0u8; 4096]).send().await.unwrap();
+    let response = gateway
+        .client
+        .post(gateway.url("/api/v1/acme/echo"))
+        .body(vec![0u8; 4096])
+        .send()
+        .await
+        .unwrap();
     let (status, code, body) = error_code(response).await;
     assert_eq!(status, 413, "{body}");
     assert!(code.ends_with("payload_too_large"), "{body}");
@@ -119,7 +143,13 @@ async fn body_over_limit_is_413_whether_declared_or_streamed() {
     // Streamed too large (chunked): cut while forwarding.
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..8).map(|_| Ok(vec![7u8; 512])).collect();
     let body = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
-    let response = gateway.client.post(gateway.url("/api/v1/acme/echo")).body(body).send().await.unwrap();
+    let response = gateway
+        .client
+        .post(gateway.url("/api/v1/acme/echo"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     let (status, code, body) = error_code(response).await;
     assert_eq!(status, 413, "{body}");
     assert!(code.ends_with("payload_too_large"), "{body}");
@@ -168,9 +198,14 @@ async fn openapi_merges_upstreams_and_survives_a_dead_one() {
     let gateway = Gateway::start(settings(), Upstream::Http(vec![a.url()])).await;
     let doc: Value = gateway.get("/api/v1/openapi.json").await.json().await.unwrap();
     let paths = doc["paths"].as_object().unwrap();
-    for path in ["/healthz", "/readyz", "/api/v1/installation", "/api/v1/compatibility/{uuid}/{version}/{service}",
-        "/api/v1/openapi.json", "/api/v1/{owner}/projects/list"]
-    {
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/api/v1/installation",
+        "/api/v1/compatibility/{uuid}/{version}/{service}",
+        "/api/v1/openapi.json",
+        "/api/v1/{owner}/projects/list",
+    ] {
         assert!(paths.contains_key(path), "missing {path} in {paths:?}");
     }
     assert!(doc["components"]["schemas"]["Project"].is_object(), "{doc}");

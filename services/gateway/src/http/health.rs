@@ -21,9 +21,18 @@ pub async fn healthz() -> &'static str {
     (status = 503, description = "Not ready: shutting down or a service has no healthy upstream")))]
 pub async fn readyz(State(state): State<Arc<Shared>>) -> Result<&'static str, ApiError> {
     if state.is_stopping() {
-        return Err(ApiError::new(ErrorCode::Unavailable, "gateway.shutting_down", "the gateway is shutting down"));
+        return Err(ApiError::new(
+            ErrorCode::Unavailable,
+            "gateway.shutting_down",
+            "the gateway is shutting down",
+        ));
     }
-    let down: Vec<&str> = state.backends.iter().filter(|(_, b)| !b.is_ready()).map(|(s, _)| s.name()).collect();
+    let down: Vec<&str> = state
+        .backends
+        .iter()
+        .filter(|(_, b)| !b.is_ready())
+        .map(|(s, _)| s.name())
+        .collect();
     if !down.is_empty() {
         let message = format!("no healthy upstream for: {}", down.join(", "));
         return Err(ApiError::new(ErrorCode::Unavailable, "gateway.not_ready", message));

@@ -28,8 +28,14 @@ pub async fn installation(State(state): State<Arc<Shared>>) -> Json<Installation
            ("service" = String, Path, description = "Client kind: cli, agent, ...")),
     responses((status = 200, description = "Supported versions", body = Compatibility)))]
 pub async fn compatibility(Path((_uuid, version, _service)): Path<(String, String, String)>) -> Json<Compatibility> {
-    let client = Version { min: Some(version.clone()), latest: Some(version) };
-    let platform = Version { min: Some(VERSION.to_owned()), latest: Some(VERSION.to_owned()) };
+    let client = Version {
+        min: Some(version.clone()),
+        latest: Some(version),
+    };
+    let platform = Version {
+        min: Some(VERSION.to_owned()),
+        latest: Some(VERSION.to_owned()),
+    };
     Json(Compatibility {
         cli: Some(client.clone()),
         platform: Some(platform),

@@ -18,7 +18,10 @@ pub fn router(state: Arc<State>, limits: &HttpLimits) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/api/v1/installation", get(meta::installation))
-        .route("/api/v1/compatibility/{uuid}/{version}/{service}", get(meta::compatibility))
+        .route(
+            "/api/v1/compatibility/{uuid}/{version}/{service}",
+            get(meta::compatibility),
+        )
         .route("/api/v1/log_handler", get(meta::log_handler))
         .route("/api/v1/openapi.json", get(openapi::openapi))
         .fallback(proxy::forward)

@@ -29,8 +29,18 @@ const MAX_DOCUMENT: usize = 16 * 1024 * 1024;
 /// The gateway's own routes.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Myelin API", description = "Myelin's public API: Polyaxon API v1 paths and shapes."),
-    paths(health::healthz, health::readyz, meta::installation, meta::compatibility, meta::log_handler, openapi)
+    info(
+        title = "Myelin API",
+        description = "Myelin's public API: Polyaxon API v1 paths and shapes."
+    ),
+    paths(
+        health::healthz,
+        health::readyz,
+        meta::installation,
+        meta::compatibility,
+        meta::log_handler,
+        openapi
+    )
 )]
 pub struct GatewayDoc;
 
@@ -67,12 +77,17 @@ impl Cache {
 }
 
 async fn fetch(backend: &Backend) -> Result<Document, String> {
-    let request = Request::get("/internal/openapi.json").body(Body::empty()).map_err(|e| e.to_string())?;
+    let request = Request::get("/internal/openapi.json")
+        .body(Body::empty())
+        .map_err(|e| e.to_string())?;
     let response = backend.send(request, FETCH_TIMEOUT).await.map_err(|e| e.to_string())?;
     if !response.status().is_success() {
         return Err(format!("status {}", response.status()));
     }
-    let body = Limited::new(response.into_body(), MAX_DOCUMENT).collect().await.map_err(|e| e.to_string())?;
+    let body = Limited::new(response.into_body(), MAX_DOCUMENT)
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?;
     serde_json::from_slice(&body.to_bytes()).map_err(|e| e.to_string())
 }
 

@@ -7,6 +7,7 @@
 //! - One retry on the next replica when the connection failed before anything was sent (connect
 //!   refused/reset), whatever the method: the first replica never saw the request.
 
+use std::io::ErrorKind;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -45,9 +46,17 @@ impl Pool {
     pub fn start(service: Service, bases: &[String], client: reqwest::Client, interval: Duration) -> Arc<Pool> {
         let replicas = bases
             .iter()
-            .map(|base| Replica { base: base.trim_end_matches('/').to_owned(), state: AtomicU8::new(UNKNOWN) })
+            .map(|base| Replica {
+                base: base.trim_end_matches('/').to_owned(),
+                state: AtomicU8::new(UNKNOWN),
+            })
             .collect();
-        let pool = Arc::new(Pool { service, replicas, next: AtomicUsize::new(0), client });
+        let pool = Arc::new(Pool {
+            service,
+            replicas,
+            next: AtomicUsize::new(0),
+            client,
+        });
         tokio::spawn(health_loop(Arc::downgrade(&pool), interval));
         pool
     }
@@ -59,12 +68,17 @@ impl Pool {
 
     /// True when at least one replica passed its last health check.
     pub fn is_ready(&self) -> bool {
-        self.replicas.iter().any(|replica| replica.state.load(Ordering::SeqCst) == HEALTHY)
+        self.replicas
+            .iter()
+            .any(|replica| replica.state.load(Ordering::SeqCst) == HEALTHY)
     }
 
     /// The base urls of the replicas that passed their last health check.
     pub fn healthy(&self) -> Vec<&str> {
-        let healthy = self.replicas.iter().filter(|r| r.state.load(Ordering::SeqCst) == HEALTHY);
+        let healthy = self
+            .replicas
+            .iter()
+            .filter(|r| r.state.load(Ordering::SeqCst) == HEALTHY);
         healthy.map(|r| r.base.as_str()).collect()
     }
 
@@ -83,8 +97,9 @@ impl Pool {
         futures::future::join_all(checks).await;
     }
 
-    /// Sends `request` (path and query relative to the service root) to one replica, retrying once
-    /// on another replica when the connection could not be made.
+    /// Sends `request` (path and query relative to the service root) to one replica. When the
+    /// connection failed before any response (connect refused, or reset/closed before the response
+    /// head), the request is sent once more, to the next replica when there is one.
     pub async fn send(&self, request: Request<Body>) -> Result<Response, Error> {
         let (parts, body) = request.into_parts();
         let empty = axum::body::HttpBody::is_end_stream(&body);
@@ -95,20 +110,23 @@ impl Pool {
             Ok(response) => return Ok(response),
             Err(error) => error,
         };
-        if !error.is_connect() {
-            return Err(self.classify(error));
+        if !is_before_response(&error) || !body.replayable() {
+            return Err(self.classify(first, error));
         }
-        self.eject(first, &error);
-        let Some(second) = self.pick(Some(first)).filter(|_| body.untouched()) else {
-            return Err(Error::Unavailable(self.service));
+        if error.is_connect() {
+            self.eject(first, &error);
+        }
+        // Prefer another replica; a reset on a stale connection may retry the same one afresh.
+        let second = self
+            .pick(Some(first))
+            .or_else(|| (!error.is_connect()).then_some(first));
+        let Some(second) = second else {
+            return Err(self.classify(first, error));
         };
+        tracing::debug!(service = %self.service, %error, "retrying on another connection");
         match self.attempt(second, &parts, path, &body).await {
             Ok(response) => Ok(response),
-            Err(error) if error.is_connect() => {
-                self.eject(second, &error);
-                Err(Error::Unavailable(self.service))
-            }
-            Err(error) => Err(self.classify(error)),
+            Err(error) => Err(self.classify(second, error)),
         }
     }
 
@@ -120,8 +138,11 @@ impl Pool {
         body: &ReplayableBody,
     ) -> Result<Response, reqwest::Error> {
         let url = format!("{}{}", self.replicas[index].base, path);
-        let mut builder = self.client.request(parts.method.clone(), url).headers(parts.headers.clone());
-        if let Some(body) = body.take_for_send() {
+        let mut builder = self
+            .client
+            .request(parts.method.clone(), url)
+            .headers(parts.headers.clone());
+        if let Some(body) = body.attempt() {
             builder = builder.body(body);
         }
         let answer = builder.send().await?;
@@ -133,9 +154,14 @@ impl Pool {
         Ok(response)
     }
 
-    fn classify(&self, error: reqwest::Error) -> Error {
+    /// The public error for a failed attempt (a connect error also ejects the replica).
+    fn classify(&self, index: usize, error: reqwest::Error) -> Error {
         if is_too_large(&error) {
             return Error::PayloadTooLarge;
+        }
+        if error.is_connect() {
+            self.eject(index, &error);
+            return Error::Unavailable(self.service);
         }
         Error::Upstream(self.service, error.to_string())
     }
@@ -155,6 +181,38 @@ impl Pool {
             .map(|offset| (start + offset) % count)
             .find(|&index| Some(index) != exclude && self.replicas[index].state.load(Ordering::SeqCst) != DOWN)
     }
+}
+
+/// True when the connection failed before any response: the connection could not be made, or it
+/// was reset/closed before the response head (typically a pooled connection to a replica that died).
+fn is_before_response(error: &reqwest::Error) -> bool {
+    if error.is_connect() {
+        return true;
+    }
+    if !error.is_request() || error.is_timeout() || is_too_large(error) {
+        return false;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if let Some(hyper) = current.downcast_ref::<hyper::Error>()
+            && (hyper.is_incomplete_message() || hyper.is_canceled())
+        {
+            return true;
+        }
+        if let Some(io) = current.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::UnexpectedEof
+            )
+        {
+            return true;
+        }
+        source = current.source();
+    }
+    false
 }
 
 /// True when the error comes from the request body limit (the body was cut while streaming).

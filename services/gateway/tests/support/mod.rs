@@ -19,14 +19,23 @@ pub fn upstream_app(name: &str) -> Router {
     Router::new()
         .route("/readyz", get(|| async { "ok" }))
         .route("/internal/openapi.json", get(openapi))
-        .route("/api/v1/{owner}/slow", get(|| async {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            "late"
-        }))
+        .route(
+            "/api/v1/{owner}/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        )
         .route("/api/v1/{owner}/echo", any(echo))
-        .route("/api/v1/{owner}/{project}/missing", get(|| async {
-            (http::StatusCode::NOT_FOUND, Json(json!({"code": "tracker.project_not_found", "message": "no", "request_id": null})))
-        }))
+        .route(
+            "/api/v1/{owner}/{project}/missing",
+            get(|| async {
+                (
+                    http::StatusCode::NOT_FOUND,
+                    Json(json!({"code": "tracker.project_not_found", "message": "no", "request_id": null})),
+                )
+            }),
+        )
         .with_state(name.to_owned())
 }
 
@@ -83,7 +92,11 @@ impl Replica {
         let (kill_tx, kill_rx) = tokio::sync::oneshot::channel::<()>();
         let app = upstream_app(name);
         let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
             runtime.block_on(async move {
                 let socket = tokio::net::TcpSocket::new_v4().unwrap();
                 socket.set_reuseaddr(true).unwrap();
@@ -98,7 +111,11 @@ impl Replica {
             runtime.shutdown_background();
         });
         let addr = ready_rx.recv().unwrap();
-        Replica { addr, name: name.to_owned(), kill: Some((kill_tx, thread)) }
+        Replica {
+            addr,
+            name: name.to_owned(),
+            kill: Some((kill_tx, thread)),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -150,7 +167,12 @@ impl Gateway {
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
-        Gateway { base, client, shutdown, task }
+        Gateway {
+            base,
+            client,
+            shutdown,
+            task,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

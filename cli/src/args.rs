@@ -1,0 +1,296 @@
+//! The command line, as clap derive types. Polyaxon's habits are kept: `-p PROJECT` (or
+//! `owner/project`) and `-uid UUID` select what a command acts on (`-uid` is rewritten to `--uid`
+//! before parsing, see [`normalize`]).
+
+use std::ffi::OsString;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::target::ProjectRef;
+
+/// Myelin: an ML platform compatible with Polyaxon.
+#[derive(Debug, Parser)]
+#[command(name = "myelin", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole platform in this process (SQLite, in-process bus); prints the URL when ready.
+    Server(ServerArgs),
+    /// Create, list, show and delete projects.
+    Project {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        command: ProjectCommand,
+    },
+    /// List and inspect runs (operations), and stop or delete them.
+    Ops {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(flatten)]
+        target: RunTarget,
+        #[command(subcommand)]
+        command: OpsCommand,
+    },
+    /// Submit a Polyaxonfile as a new run.
+    Run {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(flatten)]
+        args: RunArgs,
+    },
+    /// Show or change the CLI's saved settings (`cli.toml`).
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Print a shell completion script (`myelin completion bash > /etc/bash_completion.d/myelin`).
+    Completion {
+        /// The shell to write the script for.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `myelin server` flags.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Where the data lives (default `$MYELIN_DATA_DIR`, else `~/.myelin`).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+}
+
+/// `myelin run` flags.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The Polyaxonfile (YAML or JSON).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: PathBuf,
+    /// The project: `name` or `owner/name` (owner defaults to `default`).
+    #[arg(short = 'p', long = "project", value_name = "PROJECT")]
+    pub project: ProjectRef,
+    /// Overrides the file's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Overrides the file's description.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Comma-separated tags (override the file's).
+    #[arg(long, value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Print the created run as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which server the client commands talk to.
+#[derive(Debug, Args)]
+pub struct Conn {
+    /// The server URL (else `$MYELIN_HOST`, else `myelin config set host=...`, else http://127.0.0.1:8000).
+    #[arg(long, global = true, value_name = "URL", env = "MYELIN_HOST")]
+    pub host: Option<String>,
+}
+
+/// The project (and run) a command acts on.
+#[derive(Debug, Args)]
+pub struct RunTarget {
+    /// The project: `name` or `owner/name` (owner defaults to `default`).
+    #[arg(short = 'p', long = "project", global = true, value_name = "PROJECT")]
+    pub project: Option<ProjectRef>,
+    /// The run's uuid (`-uid` works too).
+    #[arg(long = "uid", global = true, value_name = "UUID")]
+    pub uid: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project.
+    Create {
+        /// `name` or `owner/name`.
+        #[arg(long)]
+        name: ProjectRef,
+        #[arg(long)]
+        description: Option<String>,
+        /// Comma-separated tags.
+        #[arg(long, value_delimiter = ',')]
+        tags: Vec<String>,
+        /// Make the project public.
+        #[arg(long)]
+        public: bool,
+        /// Print the created project as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the projects of an owner.
+    Ls {
+        /// Whose projects (default `default`).
+        #[arg(long, default_value = "default")]
+        owner: String,
+        #[command(flatten)]
+        page: Page,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a project.
+    Get {
+        #[arg(short = 'p', long = "project", value_name = "PROJECT")]
+        project: ProjectRef,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a project and its runs.
+    Delete {
+        #[arg(short = 'p', long = "project", value_name = "PROJECT")]
+        project: ProjectRef,
+        /// Do not ask for confirmation.
+        #[arg(short = 'y', long)]
+        yes: bool,
+    },
+}
+
+/// Paging and filtering of list commands.
+#[derive(Debug, Args)]
+pub struct Page {
+    /// A Polyaxon query (`status:running|queued`).
+    #[arg(short = 'q', long)]
+    pub query: Option<String>,
+    /// Sort fields, `-` for descending (`-created_at`).
+    #[arg(short = 's', long)]
+    pub sort: Option<String>,
+    #[arg(short = 'l', long)]
+    pub limit: Option<u64>,
+    #[arg(long)]
+    pub offset: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OpsCommand {
+    /// List the runs of a project.
+    Ls {
+        #[command(flatten)]
+        page: Page,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a run.
+    Get {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a run's status and its conditions.
+    Statuses {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a run.
+    Stop {
+        /// Do not ask for confirmation.
+        #[arg(short = 'y', long)]
+        yes: bool,
+    },
+    /// Delete a run.
+    Delete {
+        /// Do not ask for confirmation.
+        #[arg(short = 'y', long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Save settings: `myelin config set host=http://myelin.example:8000`.
+    Set {
+        /// `key=value` pairs (keys: `host`).
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        pairs: Vec<String>,
+    },
+    /// Show the saved settings and the server the CLI would use.
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Rewrites Polyaxon's `-uid X` / `-uid=X` into `--uid X` / `--uid=X` (clap short options are one
+/// character). Arguments after `--` are left alone.
+pub fn normalize(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut after_separator = false;
+    args.into_iter()
+        .map(|arg| {
+            if after_separator {
+                return arg;
+            }
+            match arg.to_str() {
+                Some("--") => {
+                    after_separator = true;
+                    arg
+                }
+                Some("-uid") => OsString::from("--uid"),
+                Some(text) if text.starts_with("-uid=") => OsString::from(format!("-{text}")),
+                _ => arg,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(line: &str) -> Cli {
+        let args = normalize(line.split_whitespace().map(OsString::from));
+        Cli::try_parse_from(args).unwrap()
+    }
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn polyaxon_style_selectors() {
+        let cli = parse("myelin ops get -p acme/demo -uid abc --json");
+        let Command::Ops {
+            target,
+            command: OpsCommand::Get { json },
+            ..
+        } = cli.command
+        else {
+            panic!()
+        };
+        assert!(json);
+        assert_eq!(target.uid.as_deref(), Some("abc"));
+        assert_eq!(target.project.unwrap().to_string(), "acme/demo");
+
+        let cli = parse("myelin ops -p demo -uid=xyz stop -y");
+        let Command::Ops {
+            target,
+            command: OpsCommand::Stop { yes },
+            ..
+        } = cli.command
+        else {
+            panic!()
+        };
+        assert!(yes);
+        assert_eq!(target.uid.as_deref(), Some("xyz"));
+        assert_eq!(target.project.unwrap().to_string(), "default/demo");
+    }
+
+    #[test]
+    fn separator_stops_the_rewrite() {
+        let args = normalize(["myelin", "--", "-uid"].map(OsString::from));
+        assert_eq!(args[2], "-uid");
+    }
+}

@@ -1,0 +1,119 @@
+//! `myelin ops ls|get|statuses|stop|delete` (`-p PROJECT`, `-uid UUID`).
+
+use myelin_contracts::{Run, RunUuid};
+
+use crate::args::{Conn, OpsCommand, RunTarget};
+use crate::error::Error;
+use crate::output;
+use crate::target::ProjectRef;
+
+/// Runs an `ops` subcommand.
+pub async fn run(conn: &Conn, target: &RunTarget, command: OpsCommand) -> Result<(), Error> {
+    let client = super::client(conn)?;
+    let project = target
+        .project
+        .clone()
+        .ok_or_else(|| Error::Usage("which project? pass -p PROJECT (or -p owner/project)".into()))?;
+    let (owner, name) = (project.owner.as_str(), project.name.as_str());
+    match command {
+        OpsCommand::Ls { page, json } => {
+            let list = client.list_runs(owner, name, &page.query()).await?;
+            if json {
+                return output::json(&list);
+            }
+            let mut table = output::table(&[
+                "uuid", "name", "kind", "status", "created", "started", "finished", "duration",
+            ]);
+            for run in &list.results {
+                table.add_row(vec![
+                    run.uuid.to_string(),
+                    output::opt(run.name.as_deref()),
+                    run.kind.to_string(),
+                    run.status.to_string(),
+                    output::time(Some(run.created_at)),
+                    output::time(run.started_at),
+                    output::time(run.finished_at),
+                    output::duration(run.duration),
+                ]);
+            }
+            output::line(&format!(
+                "Runs of `{project}`: {} shown, {} in all.",
+                list.results.len(),
+                list.count
+            ))?;
+            output::line(&table.to_string())
+        }
+        OpsCommand::Get { json } => {
+            let run = client.get_run(owner, name, &uuid(target)?).await?;
+            if json {
+                return output::json(&run);
+            }
+            output::line(&show(&run, &project).to_string())
+        }
+        OpsCommand::Statuses { json } => {
+            let statuses = client.get_statuses(owner, name, &uuid(target)?).await?;
+            if json {
+                return output::json(&statuses);
+            }
+            let status = statuses.status.map(|s| s.to_string()).unwrap_or_default();
+            output::line(&format!("Run status: {status}"))?;
+            let mut table = output::table(&["type", "status", "reason", "message", "last update", "last transition"]);
+            for condition in statuses.status_conditions.as_deref().unwrap_or_default() {
+                table.add_row(vec![
+                    condition.type_.to_string(),
+                    condition.status.clone(),
+                    output::opt(condition.reason.as_deref()),
+                    output::opt(condition.message.as_deref()),
+                    output::time(condition.last_update_time),
+                    output::time(condition.last_transition_time),
+                ]);
+            }
+            output::line(&table.to_string())
+        }
+        OpsCommand::Stop { yes } => {
+            let uuid = uuid(target)?;
+            output::confirm(&format!("Stop run `{uuid}` of `{project}`?"), yes)?;
+            client.stop_run(owner, name, &uuid).await?;
+            output::line(&format!("Run `{uuid}` is being stopped."))
+        }
+        OpsCommand::Delete { yes } => {
+            let uuid = uuid(target)?;
+            output::confirm(&format!("Delete run `{uuid}` of `{project}`?"), yes)?;
+            client.delete_run(owner, name, &uuid).await?;
+            output::line(&format!("Run `{uuid}` was deleted."))
+        }
+    }
+}
+
+fn uuid(target: &RunTarget) -> Result<RunUuid, Error> {
+    let raw = target
+        .uid
+        .as_deref()
+        .ok_or_else(|| Error::Usage("which run? pass -uid UUID".into()))?;
+    raw.parse()
+        .map_err(|_| Error::Usage(format!("`{raw}` is not a run uuid")))
+}
+
+pub(crate) fn show(run: &Run, project: &ProjectRef) -> comfy_table::Table {
+    output::details(vec![
+        ("uuid", run.uuid.to_string()),
+        ("project", project.to_string()),
+        ("name", output::opt(run.name.as_deref())),
+        ("description", output::opt(run.description.as_deref())),
+        ("kind", run.kind.to_string()),
+        ("status", run.status.to_string()),
+        ("tags", run.tags.as_deref().unwrap_or_default().join(", ")),
+        ("managed by", run.managed_by.map(|m| m.to_string()).unwrap_or_default()),
+        ("created", output::time(Some(run.created_at))),
+        ("updated", output::time(Some(run.updated_at))),
+        ("started", output::time(run.started_at)),
+        ("finished", output::time(run.finished_at)),
+        ("wait time", output::duration(run.wait_time)),
+        ("duration", output::duration(run.duration)),
+        ("inputs", run.inputs.as_ref().map(|v| v.to_string()).unwrap_or_default()),
+        (
+            "outputs",
+            run.outputs.as_ref().map(|v| v.to_string()).unwrap_or_default(),
+        ),
+    ])
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Starts Myelin on the embedded default (one process, SQLite, in-process bus, local files) and
+# exercises it end to end with the official workflow: a project, runs created from a Polyaxonfile,
+# the runs table, a run's status timeline, and a stop.
+#
+# Usage: ./scripts/quickstart.sh            (data in a fresh temp dir; the server stops at the end)
+#        KEEP=1 ./scripts/quickstart.sh     (leave the server running afterwards)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+echo "==> building myelin (release)"
+cargo build --release --locked -p myelin --quiet
+MYELIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/myelin"
+
+DATA_DIR="${MYELIN_DATA_DIR:-$(mktemp -d)}"
+LOG="$DATA_DIR/server.log"
+"$MYELIN" server --data-dir "$DATA_DIR" --port "${PORT:-0}" >"$DATA_DIR/server.out" 2>"$LOG" &
+SERVER_PID=$!
+cleanup() { [[ -n "${KEEP:-}" ]] || kill "$SERVER_PID" 2>/dev/null || true; }
+trap cleanup EXIT
+
+for _ in $(seq 1 100); do
+    grep -q "ready at" "$DATA_DIR/server.out" 2>/dev/null && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$LOG"; echo "myelin server exited" >&2; exit 1; }
+    sleep 0.1
+done
+URL="$(grep -o 'http://[^ ]*' "$DATA_DIR/server.out" | head -1)"
+[[ -n "$URL" ]] || { cat "$LOG"; echo "myelin server did not become ready" >&2; exit 1; }
+echo "==> $(cat "$DATA_DIR/server.out") (data in $DATA_DIR)"
+export MYELIN_HOST="$URL"
+
+set -x
+"$MYELIN" project create --name quickstart --description "Myelin quickstart"
+"$MYELIN" run -f examples/quickstart.yaml -p quickstart
+"$MYELIN" run -f examples/quickstart.yaml -p quickstart --name second --tags demo,second --json >"$DATA_DIR/second.json"
+"$MYELIN" ops ls -p quickstart
+UID_="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["uuid"])' "$DATA_DIR/second.json")"
+"$MYELIN" ops stop -p quickstart -uid "$UID_" -y
+"$MYELIN" ops statuses -p quickstart -uid "$UID_"
+"$MYELIN" ops get -p quickstart -uid "$UID_"
+set +x
+echo "==> done. The API is at $URL/api/v1 (OpenAPI: $URL/api/v1/openapi.json)."
