@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Starts Myelin on the embedded default (one process, SQLite, in-process bus, local files) and
-# exercises it end to end with the official workflow: a project, runs created from a Polyaxonfile,
-# the runs table, a run's status timeline, and a stop.
+# Starts Myelin on the embedded default (one process, SQLite, in-process bus, local files, local
+# processes) and exercises it end to end: a project; a training run from a Polyaxonfile, watched
+# from queued to succeeded with its log streamed live; the runs table; a second run stopped while it
+# runs, and its status timeline.
 #
 # Usage: ./scripts/quickstart.sh            (data in a fresh temp dir; the server stops at the end)
 #        KEEP=1 ./scripts/quickstart.sh     (leave the server running afterwards)
@@ -32,11 +33,15 @@ export MYELIN_HOST="$URL"
 
 set -x
 "$MYELIN" project create --name quickstart --description "Myelin quickstart"
-"$MYELIN" run -f examples/quickstart.yaml -p quickstart
-"$MYELIN" run -f examples/quickstart.yaml -p quickstart --name second --tags demo,second --json >"$DATA_DIR/second.json"
-"$MYELIN" ops ls -p quickstart
+"$MYELIN" run -f examples/quickstart.yaml -p quickstart -P script="$ROOT/examples/train.py" -P epochs=8 -w -l
+"$MYELIN" run -f examples/quickstart.yaml -p quickstart -P script="$ROOT/examples/train.py" -P epochs=100 \
+    --name second --tags demo,second --json >"$DATA_DIR/second.json"
 UID_="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["uuid"])' "$DATA_DIR/second.json")"
+sleep 2
+"$MYELIN" ops ls -p quickstart
 "$MYELIN" ops stop -p quickstart -uid "$UID_" -y
+sleep 1
+"$MYELIN" ops logs -p quickstart -uid "$UID_"
 "$MYELIN" ops statuses -p quickstart -uid "$UID_"
 "$MYELIN" ops get -p quickstart -uid "$UID_"
 set +x

@@ -46,11 +46,12 @@ summary() {
 step "services" "$ROOT/scripts/ensure-services.sh" || { summary; exit 1; }
 step "python venv" "$ROOT/scripts/python-venv.sh" || { summary; exit 1; }
 step "build" cargo build --workspace --locked || { summary; exit 1; }
+step "build roundtrip" cargo build -p myelin-spec --example roundtrip --locked || { summary; exit 1; }
 
 # Test suites: run them all, report each.
 step "cargo nextest" cargo nextest run --workspace --locked --no-fail-fast --profile "$NEXTEST_PROFILE" "$@"
 step "doc tests" cargo test --doc --workspace --locked
-step "polyaxon compat" env MYELIN_BIN="$TARGET_DIR/debug/myelin" \
+step "polyaxon compat" env MYELIN_BIN="$TARGET_DIR/debug/myelin" MYELIN_SPEC_ROUNDTRIP="$TARGET_DIR/debug/examples/roundtrip" \
     "$VENV/bin/python" -m pytest "$ROOT/tests/compat" -v -p no:cacheprovider
 
 summary

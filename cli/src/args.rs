@@ -38,6 +38,8 @@ pub enum Command {
         #[command(subcommand)]
         command: OpsCommand,
     },
+    /// Validate and compile Polyaxonfiles locally; every error with its line and field path.
+    Check(CheckArgs),
     /// Submit a Polyaxonfile as a new run.
     Run {
         #[command(flatten)]
@@ -71,6 +73,26 @@ pub struct ServerArgs {
     pub host: IpAddr,
 }
 
+/// `myelin check` flags.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Polyaxonfiles; later files override earlier ones (`-f base.yaml -f override.yaml`).
+    #[arg(short = 'f', long = "file", value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// A param value (`-P lr=0.1`).
+    #[arg(short = 'P', long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// A hyperparameter of the matrix (`-HP lr='linspace:0.01:0.1:5'`).
+    #[arg(long = "hp", value_name = "NAME=SPACE")]
+    pub hparams: Vec<String>,
+    /// Also report likely mistakes (unused inputs, unknown template names, ...).
+    #[arg(long)]
+    pub lint: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `myelin run` flags.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -80,6 +102,9 @@ pub struct RunArgs {
     /// The project: `name` or `owner/name` (owner defaults to `default`).
     #[arg(short = 'p', long = "project", value_name = "PROJECT")]
     pub project: ProjectRef,
+    /// A param value (`-P lr=0.1`); checked against the file's inputs before anything is sent.
+    #[arg(short = 'P', long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
     /// Overrides the file's name.
     #[arg(long)]
     pub name: Option<String>,
@@ -92,6 +117,12 @@ pub struct RunArgs {
     /// Print the created run as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Watch the run's status until it is done; the exit code says whether it succeeded.
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+    /// Follow the run's log until it is done.
+    #[arg(short = 'l', long)]
+    pub log: bool,
 }
 
 /// Which server the client commands talk to.
@@ -199,6 +230,19 @@ pub enum OpsCommand {
         #[arg(short = 'y', long)]
         yes: bool,
     },
+    /// Print a run's log; with `-f`, follow it until the run is done.
+    Logs {
+        /// Follow new lines until the run is done.
+        #[arg(short = 'f', long)]
+        follow: bool,
+    },
+    /// Restart a run (a new run from the same spec); `-w` watches it, `-l` follows its log.
+    Restart {
+        #[arg(short = 'w', long)]
+        watch: bool,
+        #[arg(short = 'l', long)]
+        log: bool,
+    },
     /// Delete a run.
     Delete {
         /// Do not ask for confirmation.
@@ -237,6 +281,7 @@ pub fn normalize(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
                     arg
                 }
                 Some("-uid") => OsString::from("--uid"),
+                Some("-HP") => OsString::from("--hp"),
                 Some(text) if text.starts_with("-uid=") => OsString::from(format!("-{text}")),
                 _ => arg,
             }

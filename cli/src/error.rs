@@ -21,6 +21,12 @@ pub enum Error {
     /// `myelin server` could not start or failed.
     #[error("{0:#}")]
     Server(anyhow::Error),
+    /// `myelin check` found errors (already printed).
+    #[error("{0}")]
+    Invalid(String),
+    /// A watched run did not succeed.
+    #[error("{0}")]
+    RunFailed(String),
     /// Writing to the terminal failed.
     #[error("cannot write the output: {0}")]
     Io(#[from] std::io::Error),
@@ -39,6 +45,8 @@ impl Error {
             Error::Aborted => "cli.aborted".into(),
             Error::Config(_) => "cli.config".into(),
             Error::Server(_) => "cli.server".into(),
+            Error::Invalid(_) => "spec.invalid".into(),
+            Error::RunFailed(_) => "run.not_succeeded".into(),
             Error::Io(_) => "cli.io".into(),
         }
     }

@@ -42,6 +42,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Server(args) => server::run(args).await.map_err(Error::Server),
         Command::Project { conn, command } => commands::project::run(&conn, command).await,
         Command::Ops { conn, target, command } => commands::ops::run(&conn, &target, command).await,
+        Command::Check(args) => commands::check::run(args),
         Command::Run { conn, args } => commands::run::run(&conn, args).await,
         Command::Config { command } => commands::config::run(command),
         Command::Completion { shell } => {

@@ -1,5 +1,6 @@
 //! `myelin server`: every service in one process, zero config. SQLite under the data directory,
-//! the in-process bus, the tracker mounted into the gateway as an in-process upstream.
+//! the in-process bus and coordination store, the blob store in `<data dir>/artifacts`, the tracker
+//! and the logs service mounted into the gateway as in-process upstreams.
 //!
 //! Prints exactly one line on stdout, `Myelin is ready at http://ADDR:PORT`, once listening; logs
 //! go to stderr. SIGINT/SIGTERM stop it gracefully (in-flight requests finish, then the outbox
@@ -11,8 +12,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use myelin_common::blob::BlobSettings;
 use myelin_common::bus::SharedBus;
 use myelin_common::bus::memory::MemoryBus;
+use myelin_common::coord::SharedCoord;
+use myelin_common::coord::memory::MemoryCoord;
 use myelin_common::db::DbSettings;
 use myelin_common::telemetry::TelemetrySettings;
 use secrecy::SecretString;
@@ -37,37 +41,110 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let shutdown = myelin_common::shutdown::signal();
     let data_dir = data_dir(args.data_dir)?;
     std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let database_url = format!("sqlite://{}?mode=rwc", data_dir.join("tracker.db").display());
+    let sqlite = |name: &str| format!("sqlite://{}?mode=rwc", data_dir.join(name).display());
+    let artifacts = data_dir.join("artifacts");
 
-    let db = myelin_common::db::connect(&database_url, &DbSettings::default()).await?;
+    // The in-process adapters every service shares.
     let bus: SharedBus = Arc::new(MemoryBus::new());
-    let tracker_settings = myelin_tracker::Settings {
-        database_url: SecretString::from(database_url),
-        ..myelin_tracker::Settings::default()
+    let coord: SharedCoord = Arc::new(MemoryCoord::new());
+    let blob_settings = BlobSettings::Local {
+        root: data_dir.join("blobs"),
     };
-    let tracker = myelin_tracker::App::build(tracker_settings, myelin_tracker::Deps { db, bus })
-        .await
-        .context("cannot start the tracker")?;
-    let relay_stop = CancellationToken::new();
-    let relay = tracker.spawn_background(relay_stop.clone());
+    let blob = blob_settings.connect().await.context("cannot open the blob store")?;
 
-    let gateway_settings = myelin_gateway::Settings {
-        listen: SocketAddr::new(args.host, args.port),
-        ..myelin_gateway::Settings::default()
-    };
-    let deps = myelin_gateway::Deps {
-        tracker: myelin_gateway::Upstream::InProcess(tracker.router()),
-    };
-    let gateway = myelin_gateway::App::build(gateway_settings, deps).await?;
+    let tracker_url = sqlite("tracker.db");
+    let tracker = myelin_tracker::App::build(
+        myelin_tracker::Settings {
+            database_url: SecretString::from(tracker_url.clone()),
+            ..Default::default()
+        },
+        myelin_tracker::Deps {
+            db: myelin_common::db::connect(&tracker_url, &DbSettings::default()).await?,
+            bus: bus.clone(),
+        },
+    )
+    .await
+    .context("cannot start the tracker")?;
+
+    let scheduler_url = sqlite("scheduler.db");
+    let scheduler = myelin_scheduler::App::build(
+        myelin_scheduler::Settings {
+            database_url: SecretString::from(scheduler_url.clone()),
+            artifacts_root: artifacts.display().to_string(),
+            ..Default::default()
+        },
+        myelin_scheduler::Deps {
+            db: myelin_common::db::connect(&scheduler_url, &DbSettings::default()).await?,
+            bus: bus.clone(),
+        },
+    )
+    .await
+    .context("cannot start the scheduler")?;
+
+    let logs = myelin_logs::App::build(
+        myelin_logs::Settings {
+            blob: blob_settings,
+            ..Default::default()
+        },
+        myelin_logs::Deps {
+            bus: bus.clone(),
+            coord: coord.clone(),
+            blob,
+        },
+    )
+    .await
+    .context("cannot start the logs service")?;
+
+    let gateway = myelin_gateway::App::build(
+        myelin_gateway::Settings {
+            listen: SocketAddr::new(args.host, args.port),
+            ..Default::default()
+        },
+        myelin_gateway::Deps {
+            tracker: myelin_gateway::Upstream::InProcess(tracker.router()),
+            logs: myelin_gateway::Upstream::InProcess(logs.router()),
+        },
+    )
+    .await?;
+    let url = format!("http://{}", gateway.local_addr());
+
+    let executor = myelin_executor::App::build(
+        myelin_executor::Settings {
+            artifacts_root: artifacts,
+            public_host: url.clone(),
+            ..Default::default()
+        },
+        myelin_executor::Deps {
+            bus: bus.clone(),
+            coord: coord.clone(),
+        },
+    )
+    .await
+    .context("cannot start the executor")?;
+
+    // Background work stops after the gateway has drained its requests.
+    let background_stop = CancellationToken::new();
+    let background = [
+        ("tracker", tracker.spawn_background(background_stop.clone())),
+        ("scheduler", scheduler.spawn_background(background_stop.clone())),
+        // Live log tails end when the logs service stops, so it stops with the signal; otherwise
+        // an open tail would hold the gateway's drain forever.
+        ("logs", logs.spawn_background(shutdown.clone())),
+        ("executor", executor.spawn_background(background_stop.clone())),
+    ];
 
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "Myelin is ready at http://{}", gateway.local_addr())?;
+    writeln!(stdout, "Myelin is ready at {url}")?;
     stdout.flush()?;
     drop(stdout);
     tracing::info!(data_dir = %data_dir.display(), "embedded server started");
 
     let served = gateway.run_until_stopped(shutdown).await;
-    relay_stop.cancel();
-    relay.await.context("the outbox relay failed")?;
+    background_stop.cancel();
+    for (name, handle) in background {
+        handle
+            .await
+            .with_context(|| format!("the {name} background tasks failed"))?;
+    }
     served
 }

@@ -21,9 +21,12 @@ run:
 
 async fn create_run(server: &Server, project: &str) -> String {
     let client = Client::new(&server.url, None).unwrap();
+    // Unmanaged (as the SDK creates them): the embedded scheduler leaves them alone, so they stay
+    // `created` while the CLI commands below look at them.
     let body = CreateRun {
         content: Some(POLYAXONFILE.into()),
-        managed_by: Some(ManagedBy::Agent),
+        managed_by: Some(ManagedBy::User),
+        is_managed: Some(false),
         ..Default::default()
     };
     client

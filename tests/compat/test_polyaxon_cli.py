@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 
 POLYAXONFILE = textwrap.dedent(
     """\
@@ -23,9 +24,14 @@ POLYAXONFILE = textwrap.dedent(
     """
 )
 
+# A run that keeps running until it is stopped.
+LONG_POLYAXONFILE = POLYAXONFILE.replace("command: [echo, hi]", "command: [sleep, '600']")
 
-def create_run(server, project: str) -> dict:
-    status, run = server.request("POST", f"/api/v1/default/{project}/runs", {"content": POLYAXONFILE})
+PENDING_OR_RUNNING = ("created", "compiled", "queued", "scheduled", "starting", "running")
+
+
+def create_run(server, project: str, content: str = POLYAXONFILE) -> dict:
+    status, run = server.request("POST", f"/api/v1/default/{project}/runs", {"content": content})
     assert status == 201, f"create run: HTTP {status}: {run}"
     assert run["uuid"], run
     return run
@@ -35,6 +41,16 @@ def get_run(server, project: str, uuid: str) -> dict:
     status, run = server.request("GET", f"/api/v1/default/{project}/runs/{uuid}")
     assert status == 200, f"get run: HTTP {status}: {run}"
     return run
+
+
+def wait_status(server, project: str, uuid: str, wanted: tuple, timeout: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = get_run(server, project, uuid)
+        if run["status"] in wanted:
+            return run
+        assert time.monotonic() < deadline, f"run {uuid} never reached {wanted}: {run['status']}"
+        time.sleep(0.2)
 
 
 def test_cli_project_and_ops_commands(server, polyaxon, tmp_path):
@@ -48,12 +64,13 @@ def test_cli_project_and_ops_commands(server, polyaxon, tmp_path):
     out = polyaxon.run("project", "ls")
     assert "demo" in out.stdout, out.stdout
 
-    run = create_run(server, "demo")
+    run = create_run(server, "demo", LONG_POLYAXONFILE)
     uid = run["uuid"]
+    wait_status(server, "demo", uid, ("running",))
 
     out = polyaxon.run("ops", "ls", "-p", "demo")
     assert uid in out.stdout, out.stdout
-    assert "created" in out.stdout, out.stdout
+    assert "running" in out.stdout, out.stdout
     listing = tmp_path / "ls.json"
     polyaxon.run("ops", "ls", "-p", "demo", "-o", f"path={listing}")
     page = json.loads(listing.read_text())
@@ -62,13 +79,15 @@ def test_cli_project_and_ops_commands(server, polyaxon, tmp_path):
     out = polyaxon.run("ops", "get", "-p", "demo", "-uid", uid)
     assert uid in out.stdout, out.stdout
     assert "compat" in out.stdout, out.stdout  # the run's name, from the Polyaxonfile
-    assert "created" in out.stdout, out.stdout
+    assert "running" in out.stdout, out.stdout
 
     out = polyaxon.run("ops", "statuses", "-p", "demo", "-uid", uid)
-    assert "created" in out.stdout, out.stdout
+    for status in ("created", "compiled", "queued", "scheduled", "starting", "running"):
+        assert status in out.stdout, out.stdout
 
+    # The running process is revoked and killed by the executor.
     polyaxon.run("ops", "stop", "-p", "demo", "-uid", uid, "-y")
-    assert get_run(server, "demo", uid)["status"] == "stopped"
+    wait_status(server, "demo", uid, ("stopped",))
     out = polyaxon.run("ops", "statuses", "-p", "demo", "-uid", uid)
     assert "stopped" in out.stdout, out.stdout
     out = polyaxon.run("ops", "get", "-p", "demo", "-uid", uid)
@@ -88,7 +107,10 @@ def test_cli_run_posts_the_operation(server, polyaxon):
     assert run["name"] == "from-cli", run
     assert run["kind"] == "job", run
     assert run["managed_by"] == "agent" and run["is_managed"] is True, run
-    assert run["status"] == "created", run
+    # It really runs: compiled, queued, scheduled, executed by the embedded executor.
+    wait_status(server, "cli-runs", run["uuid"], ("succeeded",))
+    out = polyaxon.run("ops", "logs", "-p", "cli-runs", "-uid", run["uuid"])
+    assert "hi" in out.stdout.split(), out.stdout
 
 
 def test_sdk_unmanaged_run(server, polyaxon):

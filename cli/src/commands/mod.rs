@@ -1,7 +1,9 @@
 //! Client commands: each builds a [`myelin_client::Client`] for the chosen server and prints the
 //! answer as a table or, with `--json`, as JSON.
 
+pub mod check;
 pub mod config;
+pub mod follow;
 pub mod ops;
 pub mod project;
 pub mod run;

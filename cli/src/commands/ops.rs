@@ -76,6 +76,16 @@ pub async fn run(conn: &Conn, target: &RunTarget, command: OpsCommand) -> Result
             client.stop_run(owner, name, &uuid).await?;
             output::line(&format!("Run `{uuid}` is being stopped."))
         }
+        OpsCommand::Logs { follow } => {
+            let uuid = uuid(target)?;
+            super::follow::logs(&client, &project, &uuid, follow).await.map(drop)
+        }
+        OpsCommand::Restart { watch, log } => {
+            let uuid = uuid(target)?;
+            let run = client.restart_run(owner, name, &uuid, &Default::default()).await?;
+            output::line(&format!("Run `{uuid}` was restarted as `{}`.", run.uuid))?;
+            super::follow::after_submit(&client, &project, &run.uuid, watch, log).await
+        }
         OpsCommand::Delete { yes } => {
             let uuid = uuid(target)?;
             output::confirm(&format!("Delete run `{uuid}` of `{project}`?"), yes)?;

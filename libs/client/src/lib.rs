@@ -14,6 +14,7 @@
 //! - [`error`] — [`Error`], which carries the server's `{code, message, request_id}` and status.
 
 pub mod error;
+mod logs;
 mod projects;
 mod runs;
 
@@ -22,6 +23,7 @@ use reqwest::{Method, RequestBuilder, Url};
 use serde::de::DeserializeOwned;
 
 pub use error::Error;
+pub use logs::{Tail, TailEvent};
 use myelin_contracts::installation::Installation;
 pub use runs::RunAction;
 
@@ -98,7 +100,7 @@ impl Client {
         self.send(request).await.map(drop)
     }
 
-    async fn send(&self, request: RequestBuilder) -> Result<reqwest::Response, Error> {
+    pub(crate) async fn send(&self, request: RequestBuilder) -> Result<reqwest::Response, Error> {
         let request = request.build().map_err(|source| Error::Transport {
             url: String::new(),
             source,

@@ -8,7 +8,9 @@
 //! - [`db`]: sea-orm connections on SQLite or PostgreSQL.
 //! - [`bus`]: the message bus port, with RabbitMQ and in-process adapters.
 //! - [`coord`]: the coordination port (kv, counters, semaphores, pub/sub, streams), Redis and in-process.
+//! - [`blob`]: the blob store port (streamed objects), a local directory and S3.
 
+pub mod blob;
 pub mod bus;
 pub mod coord;
 pub mod db;

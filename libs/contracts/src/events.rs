@@ -102,6 +102,10 @@ pub struct RunEvent {
     /// The condition that was applied (status events).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<StatusCondition>,
+    /// The Polyaxonfile the run was created from (`run.created` of managed runs), so the scheduler
+    /// needs no call back to the tracker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
     /// What changed (`patch`, `approve`, `archive`, `restore`) for `run.updated`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<String>,

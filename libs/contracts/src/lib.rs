@@ -9,15 +9,19 @@
 //! - [`status`]: [`Statuses`], status conditions, `V1Status` and the status POST body.
 //! - [`project`]: `V1Project`, create and patch bodies.
 //! - [`run`]: `V1Run`, create and patch bodies, run kinds, cloning, pipelines.
+//! - [`logs`]: `V1Log`/`V1Logs` and the live tail's events.
 //! - [`list`]: `{count, results, previous, next}` pages and their query.
 //! - [`events`]: bus envelope, exchange name, routing keys and typed payloads.
+//! - [`execution`]: dispatched runs, status reports, run queues and log stream keys.
 //! - [`installation`]: `V1Installation`, `V1Compatibility`, `V1Version`.
 
 pub mod events;
+pub mod execution;
 pub mod headers;
 pub mod ids;
 pub mod installation;
 pub mod list;
+pub mod logs;
 pub mod project;
 pub mod run;
 pub mod status;

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::kinds::{DocKind, RunKind};
+use crate::model::Spec;
 
 /// A structurally valid Polyaxonfile.
 ///
@@ -28,4 +29,12 @@ pub struct Document {
     /// The whole document as JSON (YAML merge keys applied; keys of non-string scalars become
     /// strings, as Python's `json.dumps` writes them).
     pub value: serde_json::Value,
+    /// The typed document.
+    #[serde(skip)]
+    pub spec: Spec,
+    /// What Polyaxon accepts but is likely a mistake (a field it ignores, ...).
+    pub warnings: Vec<crate::Error>,
+    /// The text it was parsed from (to locate errors found later, at compilation).
+    #[serde(skip)]
+    pub source: String,
 }

@@ -50,40 +50,50 @@ const GENERICS: &[&str] = &[
 /// Names taken by the template context (`IO_NAME_BLACK_LIST`).
 const RESERVED_NAMES: &[&str] = &["globals", "params", "connections"];
 
-/// `inputs` or `outputs` of a component, when given.
-pub(crate) fn validate(component: &Fields<'_>, field: &str) -> Result<(), Issue> {
+/// `inputs` or `outputs` of a component, when given; each entry is checked on its own and
+/// every problem is recorded in `issues`.
+pub(crate) fn validate(component: &Fields<'_>, field: &str, issues: &mut Vec<Issue>) {
     let Some(value) = component.get(field) else {
-        return Ok(());
+        return;
     };
     let path = component.path(field);
     let Yaml::Sequence(items) = value else {
-        return Err(Issue::invalid(
-            path,
-            format!("`{field}` must be a list, found {}", kind_of(value)),
-        ));
+        let message = format!("`{field}` must be a list, found {}", kind_of(value));
+        issues.push(Issue::invalid(path, message));
+        return;
     };
     let mut names: Vec<(String, Path)> = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
-        let io = Fields::read(item, &path.index(index), &IO)?;
-        let name = name(&io)?;
-        if let Some((_, first)) = names.iter().find(|(seen, _)| *seen == name) {
-            let message = format!("`{name}` is declared twice in `{field}` (first at {first})");
-            return Err(Issue::at(code::CONFLICTING_FIELDS, io.path("name"), message));
+        let Some(io) = Fields::read(item, &path.index(index), &IO, issues) else {
+            continue;
+        };
+        let misspelt = io.misspells(&["name"]);
+        match name(&io) {
+            Ok(name) => {
+                if let Some((_, first)) = names.iter().find(|(seen, _)| *seen == name) {
+                    let message = format!("`{name}` is declared twice in `{field}` (first at {first})");
+                    issues.push(Issue::at(code::CONFLICTING_FIELDS, io.path("name"), message));
+                }
+                names.push((name, io.path("name")));
+            }
+            Err(issue) if issue.code == code::MISSING_FIELD && misspelt => {}
+            Err(issue) => issues.push(issue),
         }
-        names.push((name, io.path("name")));
-        let io_type = io_type(&io)?;
-        if let Some(Yaml::Bool(true)) = io.get("isFlag")
-            && io_type.as_deref() != Some("bool")
-        {
-            return Err(Issue::invalid(
-                io.path("isFlag"),
-                "only an input/output of type `bool` can be a flag",
-            ));
+        match io_type(&io) {
+            Ok(io_type) => {
+                if let Some(Yaml::Bool(true)) = io.get("isFlag")
+                    && io_type.as_deref() != Some("bool")
+                {
+                    let message = "only an input/output of type `bool` can be a flag";
+                    issues.push(Issue::invalid(io.path("isFlag"), message));
+                }
+            }
+            Err(issue) => issues.push(issue),
         }
     }
-    Ok(())
 }
 
+/// The name of an input/output, or what is wrong with it.
 fn name(io: &Fields<'_>) -> Result<String, Issue> {
     let path = io.path("name");
     match io.get("name") {
@@ -108,6 +118,7 @@ fn name(io: &Fields<'_>) -> Result<String, Issue> {
     }
 }
 
+/// The type of an input/output (`None` when not declared), or what is wrong with it.
 fn io_type(io: &Fields<'_>) -> Result<Option<String>, Issue> {
     let path = io.path("type");
     match io.get("type") {

@@ -33,6 +33,9 @@ pub(crate) fn locate(source: &str, path: &Path, anchor: Anchor) -> Option<Positi
 
 /// [`locate`] in one document of a stream (positions count from the start of the stream).
 pub(crate) fn locate_in(document: yaml_serde::Deserializer<'_>, path: &Path, anchor: Anchor) -> Option<Position> {
+    if anchor == Anchor::Nowhere {
+        return None;
+    }
     let seek = Seek {
         rest: path.segments(),
         anchor,
@@ -50,6 +53,9 @@ pub(crate) fn locate_in(document: yaml_serde::Deserializer<'_>, path: &Path, anc
 /// The position of `path`, or of its nearest ancestor that exists (a missing field is reported
 /// at the key of the mapping that lacks it; the root at the document's first node).
 pub(crate) fn locate_nearest(source: &str, path: &Path, anchor: Anchor) -> Option<Position> {
+    if anchor == Anchor::Nowhere {
+        return None;
+    }
     let mut path = path.clone();
     let mut anchor = anchor;
     loop {

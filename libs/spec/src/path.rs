@@ -45,6 +45,16 @@ impl Path {
     pub fn segments(&self) -> &[Segment] {
         &self.0
     }
+
+    /// Whether this node is `other` or lies below it.
+    pub fn is_within(&self, other: &Path) -> bool {
+        self.0.starts_with(&other.0)
+    }
+
+    /// Whether this node is the root.
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Keys made only of these characters are written bare (`run.kind`), others quoted (`["a.b"]`).
@@ -87,7 +97,11 @@ mod tests {
             "params[\"my.lr\"].value"
         );
         let mut path = Path::root().key("a");
+        assert!(path.key("b").index(0).is_within(&path));
+        assert!(path.is_within(&path));
+        assert!(!Path::root().is_within(&path));
         assert!(path.pop());
+        assert!(path.is_root());
         assert!(!path.pop());
     }
 }

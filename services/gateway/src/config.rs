@@ -16,6 +16,9 @@ pub struct Settings {
     /// Base urls of the tracker replicas (`MYELIN_GATEWAY__TRACKER_URLS=http://a:8101,http://b:8101`).
     #[serde(deserialize_with = "myelin_common::settings::serde_list::deserialize")]
     pub tracker_urls: Vec<String>,
+    /// Base urls of the logs replicas (`MYELIN_GATEWAY__LOGS_URLS=http://a:8103,http://b:8103`).
+    #[serde(deserialize_with = "myelin_common::settings::serde_list::deserialize")]
+    pub logs_urls: Vec<String>,
     /// Body size limit and request timeout of the public listener.
     pub http: HttpLimits,
     /// How long an upstream may take to send its response head before the gateway answers 504.
@@ -34,6 +37,7 @@ impl Default for Settings {
         Self {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8000)),
             tracker_urls: vec!["http://127.0.0.1:8101".to_owned()],
+            logs_urls: vec!["http://127.0.0.1:8103".to_owned()],
             http: HttpLimits::default(),
             upstream_timeout_secs: 30,
             health_interval_ms: 1000,

@@ -40,6 +40,7 @@ pub use upstream::Upstream;
 #[derive(Debug, Clone)]
 pub struct Deps {
     pub tracker: Upstream,
+    pub logs: Upstream,
 }
 
 impl Deps {
@@ -47,6 +48,7 @@ impl Deps {
     pub fn from_settings(settings: &Settings) -> Self {
         Self {
             tracker: Upstream::Http(settings.tracker_urls.clone()),
+            logs: Upstream::Http(settings.logs_urls.clone()),
         }
     }
 }
@@ -94,10 +96,16 @@ impl App {
             .build()
             .context("cannot build the upstream HTTP client")?;
         let interval = settings.health_interval();
-        let backends = vec![(
-            Service::Tracker,
-            upstream::Backend::start(Service::Tracker, deps.tracker, &client, interval),
-        )];
+        let backends = vec![
+            (
+                Service::Tracker,
+                upstream::Backend::start(Service::Tracker, deps.tracker, &client, interval),
+            ),
+            (
+                Service::Logs,
+                upstream::Backend::start(Service::Logs, deps.logs, &client, interval),
+            ),
+        ];
         let key = settings
             .installation_key
             .clone()

@@ -11,16 +11,19 @@ use std::fmt;
 pub enum Service {
     /// Projects, runs, statuses (`services/tracker`).
     Tracker,
+    /// Run logs: history and live tail (`services/logs`).
+    Logs,
 }
 
 impl Service {
     /// Every service, in a stable order (used by readiness and the OpenAPI merge).
-    pub const ALL: &'static [Service] = &[Service::Tracker];
+    pub const ALL: &'static [Service] = &[Service::Tracker, Service::Logs];
 
     /// The service name, as in binaries, compose services and error messages.
     pub fn name(self) -> &'static str {
         match self {
             Service::Tracker => "tracker",
+            Service::Logs => "logs",
         }
     }
 }
@@ -40,10 +43,13 @@ pub enum OwnerAt {
     Streams,
 }
 
-/// One entry of the table: paths starting with `prefix` go to `service`.
+/// One entry of the table: paths starting with `prefix` (and matching `pattern`, when set) go to
+/// `service`.
 #[derive(Debug, Clone, Copy)]
 pub struct Route {
     pub prefix: &'static str,
+    /// Segment by segment, `*` being any one segment; the path may go on past it.
+    pub pattern: Option<&'static str>,
     pub service: Service,
     pub owner_at: OwnerAt,
 }
@@ -53,11 +59,19 @@ pub struct Route {
 pub const ROUTES: &[Route] = &[
     Route {
         prefix: "/api/v1/",
+        pattern: None,
         service: Service::Tracker,
         owner_at: OwnerAt::Api,
     },
     Route {
         prefix: "/streams/v1/",
+        pattern: Some("/streams/v1/*/*/*/runs/*/logs"),
+        service: Service::Logs,
+        owner_at: OwnerAt::Streams,
+    },
+    Route {
+        prefix: "/streams/v1/",
+        pattern: None,
         service: Service::Tracker,
         owner_at: OwnerAt::Streams,
     },
@@ -76,7 +90,19 @@ const NOT_OWNERS: &[&str] = &[
 
 /// The route owning `path`, if any.
 pub fn resolve(path: &str) -> Option<&'static Route> {
-    ROUTES.iter().find(|route| path.starts_with(route.prefix))
+    ROUTES.iter().find(|route| {
+        path.starts_with(route.prefix) && route.pattern.is_none_or(|pattern| matches_segments(pattern, path))
+    })
+}
+
+/// Whether `path` starts with the segments of `pattern` (`*` matches any non-empty segment).
+fn matches_segments(pattern: &str, path: &str) -> bool {
+    let mut segments = path.split('/');
+    pattern.split('/').all(|want| {
+        segments
+            .next()
+            .is_some_and(|got| got == want || (want == "*" && !got.is_empty()))
+    })
 }
 
 impl Route {
@@ -119,6 +145,18 @@ mod tests {
         );
         assert_eq!(
             resolve("/streams/v1/polyaxon/default/demo/runs/x/logs").map(|r| r.service),
+            Some(Service::Logs)
+        );
+        assert_eq!(
+            resolve("/streams/v1/polyaxon/default/demo/runs/x/logs/tail").map(|r| r.service),
+            Some(Service::Logs)
+        );
+        assert_eq!(
+            resolve("/streams/v1/polyaxon/default/demo/runs/x/events/metric").map(|r| r.service),
+            Some(Service::Tracker)
+        );
+        assert_eq!(
+            resolve("/streams/v1/polyaxon/default/demo/runs/x/logsx").map(|r| r.service),
             Some(Service::Tracker)
         );
         assert!(resolve("/internal/openapi.json").is_none());

@@ -16,6 +16,7 @@ async fn gateway() -> Router {
         support::settings(),
         Deps {
             tracker: Upstream::InProcess(support::upstream_app("inproc")),
+            logs: Upstream::InProcess(Router::new()),
         },
     )
     .await
@@ -127,6 +128,7 @@ async fn installation_key_comes_from_settings() {
         settings,
         Deps {
             tracker: Upstream::InProcess(support::upstream_app("x")),
+            logs: Upstream::InProcess(Router::new()),
         },
     )
     .await
@@ -141,6 +143,7 @@ async fn readiness_turns_false_when_shutdown_starts() {
         support::settings(),
         Deps {
             tracker: Upstream::InProcess(support::upstream_app("x")),
+            logs: Upstream::InProcess(Router::new()),
         },
     )
     .await

@@ -7,6 +7,7 @@ use myelin_common::db::DbSettings;
 use myelin_common::http::HttpLimits;
 use myelin_common::settings::secret;
 use myelin_common::telemetry::TelemetrySettings;
+use myelin_contracts::execution::TRACKER_STATUS_QUEUE;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,8 @@ pub struct Settings {
     pub amqp: AmqpSettings,
     pub http: HttpLimits,
     pub outbox: OutboxSettings,
+    /// The queue status reports are consumed from (shared by the replicas; tests use their own).
+    pub status_reports_queue: String,
     /// The owner that exists out of the box.
     pub default_owner: String,
     pub telemetry: TelemetrySettings,
@@ -47,6 +50,7 @@ impl Default for Settings {
             },
             http: HttpLimits::default(),
             outbox: OutboxSettings::default(),
+            status_reports_queue: TRACKER_STATUS_QUEUE.into(),
             default_owner: "default".into(),
             telemetry: TelemetrySettings::default(),
         }

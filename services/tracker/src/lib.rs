@@ -8,11 +8,11 @@
 //! - [`domain`]: pure logic — lifecycle rules, list parameters, run construction and patches;
 //! - [`store`]: sea-orm entities, migrations, repository functions (one transaction per change,
 //!   outbox row included);
-//! - [`bus`]: the outbox relay;
+//! - [`bus`]: the outbox relay and the status-report consumer;
 //! - [`error`]: [`Error`] and its HTTP answers.
 //!
 //! [`App`] ties them together: `App::build(settings, deps)` then `router()` (embedded in the
-//! gateway) + `spawn_background()`, or `run_until_stopped()` (the `tracker` binary).
+//! gateway) + `spawn_background()` (relay + status reports), or `run_until_stopped()` (the `tracker` binary).
 
 pub mod bus;
 pub mod config;
@@ -37,6 +37,7 @@ pub use context::RequestContext;
 pub use error::Error;
 
 use crate::bus::relay::Relay;
+use crate::bus::status_reports::StatusReports;
 use crate::http::AppState;
 use crate::store::Store;
 
@@ -83,7 +84,9 @@ impl App {
         &self.state.store
     }
 
-    /// Starts the outbox relay; it stops (after a last round) when `shutdown` is cancelled.
+    /// Starts the outbox relay and the status-report consumer; they stop when `shutdown` is
+    /// cancelled (the consumer after the report in hand, the relay after a last round, so it
+    /// publishes what the consumer committed).
     pub fn spawn_background(&self, shutdown: CancellationToken) -> JoinHandle<()> {
         let relay = Relay::new(
             self.state.store.clone(),
@@ -91,7 +94,20 @@ impl App {
             self.settings.outbox.clone(),
             self.wake.clone(),
         );
-        tokio::spawn(relay.run(shutdown))
+        let reports = StatusReports::new(
+            self.state.store.clone(),
+            self.state.bus.clone(),
+            self.settings.status_reports_queue.clone(),
+        );
+        tokio::spawn(async move {
+            let relay_stop = CancellationToken::new();
+            let relay = tokio::spawn(relay.run(relay_stop.clone()));
+            reports.run(shutdown).await;
+            relay_stop.cancel();
+            if let Err(err) = relay.await {
+                tracing::error!(error = %err, "outbox relay task failed");
+            }
+        })
     }
 
     /// Binds `settings.listen` and serves until `shutdown`; see [`App::serve`].
@@ -102,8 +118,9 @@ impl App {
         self.serve(listener, shutdown).await
     }
 
-    /// Serves on `listener` with the common layers and runs the relay. On `shutdown`: readiness goes
-    /// false, in-flight requests finish, then the relay publishes what they committed and stops.
+    /// Serves on `listener` with the common layers and runs the background tasks. On `shutdown`:
+    /// readiness goes false, in-flight requests finish, then the status-report consumer stops and the
+    /// relay publishes what was committed and stops.
     pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(addr = %listener.local_addr()?, "tracker listening");
         let relay_stop = CancellationToken::new();
@@ -122,7 +139,7 @@ impl App {
         watcher.abort();
         relay
             .await
-            .map_err(|e| anyhow::anyhow!("outbox relay task failed: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("background tasks failed: {e}"))?;
         served.map_err(|e| anyhow::anyhow!("HTTP server failed: {e}"))
     }
 }

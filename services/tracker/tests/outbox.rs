@@ -120,8 +120,14 @@ async fn rabbitmq_gets_one_run_created() {
         Err(e) => panic!("RabbitMQ must be reachable at AMQP_URL ({url}): {e}"),
     };
     let (db, guard) = support::database(Backend::Sqlite).await;
+    // Its own status-report queue, so it never takes reports meant for another tracker on this broker.
+    let reports_queue = format!("tracker-test.reports.{unique}");
+    let settings = Settings {
+        status_reports_queue: reports_queue.clone(),
+        ..Settings::default()
+    };
     let app = App::build(
-        Settings::default(),
+        settings,
         Deps {
             db: db.clone(),
             bus: bus.clone(),
@@ -130,9 +136,10 @@ async fn rabbitmq_gets_one_run_created() {
     .await
     .unwrap();
     let router = myelin_common::http::common_layers(app.router(), &Settings::default().http);
-    let t = TestApp::from_parts(app, router, bus, db, guard);
+    let t = TestApp::from_parts(app, router, bus.clone(), db, guard);
     // Other tests publish on the shared exchange too: a unique project name tells ours apart.
     exactly_one_run_created(t, &format!("tracker-test.{unique}"), &format!("p{unique}")).await;
+    bus.delete_queue(&reports_queue).await.unwrap();
 }
 
 /// Two replicas relaying one PostgreSQL outbox (`FOR UPDATE SKIP LOCKED`) publish every row once.

@@ -10,21 +10,20 @@ use crate::error::Issue;
 const VERSIONS: [f64; 2] = [1.0, 1.1];
 
 /// `version`, when given: `1.1` or `1`/`1.0`, as a number or a numeric string.
-pub(crate) fn version(fields: &Fields<'_>) -> Result<Option<f64>, Issue> {
-    let Some(value) = fields.get("version") else {
-        return Ok(None);
-    };
+pub(crate) fn version(fields: &Fields<'_>, issues: &mut Vec<Issue>) -> Option<f64> {
+    let value = fields.get("version")?;
     let number = match value {
         Yaml::Number(number) => number.as_f64(),
         Yaml::String(text) => text.trim().parse::<f64>().ok(),
         _ => None,
     };
     match number {
-        Some(number) if VERSIONS.contains(&number) => Ok(Some(number)),
-        _ => Err(Issue::invalid(
-            fields.path("version"),
-            format!("unsupported version {}: expected 1.1", render(value)),
-        )),
+        Some(number) if VERSIONS.contains(&number) => Some(number),
+        _ => {
+            let message = format!("unsupported version {}: expected 1.1", render(value));
+            issues.push(Issue::invalid(fields.path("version"), message));
+            None
+        }
     }
 }
 
@@ -40,21 +39,18 @@ pub(crate) enum NameRule {
 
 /// `name`, when given: a string that follows `rule`, or a `{{ ... }}` template (Polyaxon's
 /// `RefField`), resolved later.
-pub(crate) fn name(fields: &Fields<'_>, rule: NameRule) -> Result<Option<String>, Issue> {
-    let Some(name) = string(fields, "name")? else {
-        return Ok(None);
-    };
+pub(crate) fn name(fields: &Fields<'_>, rule: NameRule, issues: &mut Vec<Issue>) -> Option<String> {
+    let name = string(fields, "name", issues)?;
     if is_template(&name) || follows(&name, rule) {
-        return Ok(Some(name));
+        return Some(name);
     }
     let expected = match rule {
         NameRule::Slug => "letters, digits, `-` and `_`",
         NameRule::Qualified => "letters, digits, `-` and `_`, optionally `owner/` before and `:tag` after",
     };
-    Err(Issue::invalid(
-        fields.path("name"),
-        format!("invalid name `{name}`: use {expected}"),
-    ))
+    let message = format!("invalid name `{name}`: use {expected}");
+    issues.push(Issue::invalid(fields.path("name"), message));
+    None
 }
 
 fn follows(name: &str, rule: NameRule) -> bool {
@@ -75,91 +71,112 @@ pub(crate) fn is_template(text: &str) -> bool {
 }
 
 /// Field `field` when given: it must be a string.
-pub(crate) fn string(fields: &Fields<'_>, field: &str) -> Result<Option<String>, Issue> {
-    match fields.get(field) {
-        None => Ok(None),
-        Some(Yaml::String(text)) => Ok(Some(text.clone())),
-        Some(other) => Err(Issue::invalid(
-            fields.path(field),
-            format!("`{field}` must be a string, found {}", kind_of(other)),
-        )),
+pub(crate) fn string(fields: &Fields<'_>, field: &str, issues: &mut Vec<Issue>) -> Option<String> {
+    match fields.get(field)? {
+        Yaml::String(text) => Some(text.clone()),
+        other => {
+            let message = format!("`{field}` must be a string, found {}", kind_of(other));
+            issues.push(Issue::invalid(fields.path(field), message));
+            None
+        }
     }
 }
 
 /// Field `field` when given: a list of strings, or one string of comma-separated items (which
-/// Polyaxon splits, as `tags: "a, b"`).
-pub(crate) fn string_list(fields: &Fields<'_>, field: &str) -> Result<Option<Vec<String>>, Issue> {
+/// Polyaxon splits, as `tags: "a, b"`). Every item that is not a string is recorded.
+pub(crate) fn string_list(fields: &Fields<'_>, field: &str, issues: &mut Vec<Issue>) -> Option<Vec<String>> {
     let path = fields.path(field);
-    match fields.get(field) {
-        None => Ok(None),
-        Some(Yaml::String(text)) => Ok(Some(
+    match fields.get(field)? {
+        Yaml::String(text) => Some(
             text.split(',')
                 .map(str::trim)
                 .filter(|item| !item.is_empty())
                 .map(str::to_owned)
                 .collect(),
-        )),
-        Some(Yaml::Sequence(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(index, item)| match item {
-                Yaml::String(text) => Ok(text.clone()),
-                other => Err(Issue::invalid(
-                    path.index(index),
-                    format!("`{field}` items must be strings, found {}", kind_of(other)),
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some),
-        Some(other) => Err(Issue::invalid(
-            path,
-            format!("`{field}` must be a list of strings, found {}", kind_of(other)),
-        )),
+        ),
+        Yaml::Sequence(items) => {
+            let before = issues.len();
+            let mut strings = Vec::with_capacity(items.len());
+            for (index, item) in items.iter().enumerate() {
+                match item {
+                    Yaml::String(text) => strings.push(text.clone()),
+                    other => issues.push(Issue::invalid(
+                        path.index(index),
+                        format!("`{field}` items must be strings, found {}", kind_of(other)),
+                    )),
+                }
+            }
+            (issues.len() == before).then_some(strings)
+        }
+        other => {
+            let message = format!("`{field}` must be a list of strings, found {}", kind_of(other));
+            issues.push(Issue::invalid(path, message));
+            None
+        }
     }
 }
 
-/// `params`, when given: a mapping from a param name to `{value: ...}` or `{ref: ..., ...}`.
-pub(crate) fn params(fields: &Fields<'_>) -> Result<(), Issue> {
+/// `params`, when given: a mapping from a param name to `{value: ...}` or `{ref: ..., ...}`;
+/// each param is checked on its own.
+pub(crate) fn params(fields: &Fields<'_>, issues: &mut Vec<Issue>) {
     let Some(value) = fields.get("params") else {
-        return Ok(());
+        return;
     };
     let path = fields.path("params");
     let Yaml::Mapping(params) = value else {
-        return Err(Issue::invalid(
-            path,
-            format!(
-                "`params` must be a mapping of names to params, found {}",
-                kind_of(value)
-            ),
-        ));
+        let message = format!(
+            "`params` must be a mapping of names to params, found {}",
+            kind_of(value)
+        );
+        issues.push(Issue::invalid(path, message));
+        return;
     };
     for (key, param) in params {
         let name = crate::convert::scalar_key(key).unwrap_or_else(|| "?".to_owned());
         let param_path = path.key(name.clone());
-        if !param.is_mapping() {
-            let message = format!(
-                "param `{name}` must be a mapping such as `{{value: ...}}`, found {}",
-                kind_of(param)
-            );
-            return Err(Issue::invalid(param_path, message));
+        if is_short_form(param) {
+            continue;
         }
-        let param = Fields::read(param, &param_path, &PARAM)?;
-        if !param.has("value") && !param.has("ref") {
-            return Err(Issue::missing(
-                param_path.key("value"),
-                format!("param `{name}` needs a `value` or a `ref`"),
-            ));
+        let before = issues.len();
+        let Some(param) = Fields::read(param, &param_path, &PARAM, issues) else {
+            continue;
+        };
+        // A misspelt `vlaue` is reported as such, not again as a missing value.
+        if issues.len() == before && !param.has("value") && !param.has("ref") {
+            let message = format!("param `{name}` needs a `value` or a `ref`");
+            issues.push(Issue::missing(param_path.key("value"), message));
         }
         if let Some(reference) = param.get("ref")
             && !reference.is_string()
         {
-            return Err(Issue::invalid(
-                param.path("ref"),
-                "`ref` must be a string such as `ops.upstream`",
-            ));
+            let message = "`ref` must be a string such as `ops.upstream`";
+            issues.push(Issue::invalid(param.path("ref"), message));
         }
     }
-    Ok(())
+}
+
+/// The keys of a full-form param (Polyaxon's `V1_PARAM_KEYS`).
+const PARAM_KEYS: [&str; 6] = ["value", "ref", "toInit", "toEnv", "contextOnly", "connection"];
+
+/// Whether a param is written in the short form (`lr: 0.1`, `config: {a: 1}`), as Polyaxon
+/// 2.13+ reads it: anything but a mapping with a param key, or an empty mapping. A mapping
+/// whose key is a near miss of a param key (`{vlaue: 0.1}`) is taken as a mistake, not as a
+/// dict value.
+fn is_short_form(param: &Yaml) -> bool {
+    let Yaml::Mapping(entries) = param else {
+        return true;
+    };
+    if entries.is_empty() {
+        return false;
+    }
+    let keys: Vec<String> = entries
+        .keys()
+        .filter_map(crate::convert::scalar_key)
+        .map(|key| super::fields::snake_to_camel(&key))
+        .collect();
+    let full = keys.iter().any(|key| PARAM_KEYS.contains(&key.as_str()));
+    let near_miss = keys.iter().any(|key| super::fields::nearest(key, PARAM_KEYS).is_some());
+    !full && !near_miss
 }
 
 /// What a YAML value is, for messages.

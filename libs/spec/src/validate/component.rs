@@ -11,27 +11,30 @@ use crate::kinds::DocKind;
 use crate::path::Path;
 use crate::{error::Issue, io};
 
-/// Validates the component at `path`.
-pub(crate) fn validate(value: &Yaml, path: &Path, level: Level) -> Result<Summary, Issue> {
-    let fields = Fields::read(value, path, &COMPONENT)?;
-    if level == Level::Nested {
-        doc_kind(value, path, Some(DocKind::Component))?;
+/// Validates the component at `path`, recording every problem in `issues`; `None` when it is
+/// not a mapping at all.
+pub(crate) fn validate(value: &Yaml, path: &Path, level: Level, issues: &mut Vec<Issue>) -> Option<Summary> {
+    let fields = Fields::read(value, path, &COMPONENT, issues)?;
+    if level == Level::Nested
+        && let Err(issue) = doc_kind(value, path, Some(DocKind::Component))
+    {
+        issues.push(issue);
     }
-    let version = common::version(&fields)?;
-    let name = common::name(&fields, NameRule::Qualified)?;
-    let description = common::string(&fields, "description")?;
-    let tags = common::string_list(&fields, "tags")?;
-    common::string_list(&fields, "presets")?;
-    common::string(&fields, "queue")?;
-    common::string(&fields, "namespace")?;
-    io::validate(&fields, "inputs")?;
-    io::validate(&fields, "outputs")?;
-    let run_kind = run::validate(&fields)?;
-    Ok(Summary {
+    let version = common::version(&fields, issues);
+    let name = common::name(&fields, NameRule::Qualified, issues);
+    let description = common::string(&fields, "description", issues);
+    let tags = common::string_list(&fields, "tags", issues);
+    common::string_list(&fields, "presets", issues);
+    common::string(&fields, "queue", issues);
+    common::string(&fields, "namespace", issues);
+    io::validate(&fields, "inputs", issues);
+    io::validate(&fields, "outputs", issues);
+    let run_kind = run::validate(&fields, issues);
+    Some(Summary {
         version,
         name,
         description,
         tags,
-        run_kind: Some(run_kind),
+        run_kind,
     })
 }

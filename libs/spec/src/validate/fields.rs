@@ -18,6 +18,7 @@ const BASE: &[&str] = &[
     "description",
     "tags",
     "presets",
+    "strictParams",
     "queue",
     "namespace",
     "cache",
@@ -27,6 +28,7 @@ const BASE: &[&str] = &[
     "hooks",
     "isApproved",
     "cost",
+    "mount",
 ];
 /// Fields only a component has (`V1Component`).
 const COMPONENT_ONLY: &[&str] = &["inputs", "outputs", "run", "template"];
@@ -112,71 +114,177 @@ impl Schema {
             .find(|name| *name == key || (key.contains('_') && *name == camel))
     }
 
-    /// The message for an unknown `key`: where it belongs, or the nearest known name.
-    fn unknown(&self, key: &str) -> String {
+    /// The message and hint for an unknown `key`: where it belongs, or the nearest known name.
+    fn unknown(&self, key: &str) -> (String, Option<String>) {
         if let Some((owner, names)) = self.elsewhere {
             let camel = snake_to_camel(key);
             if let Some(name) = names.iter().find(|name| **name == key || **name == camel) {
-                return format!(
-                    "`{key}` is not a field of {}: `{name}` belongs to {owner}",
-                    self.section
+                return (
+                    format!("`{key}` is not a field of {}", self.section),
+                    Some(format!("`{name}` belongs to {owner}")),
                 );
             }
         }
-        match nearest(&snake_to_camel(key), self.names()) {
-            Some(name) => format!("unknown field `{key}` in {}; did you mean `{name}`?", self.section),
-            None => format!("unknown field `{key}` in {}", self.section),
-        }
+        let names: Vec<&str> = self.names().collect();
+        (
+            format!("unknown field `{key}` in {}", self.section),
+            suggest(key, &names),
+        )
     }
 }
 
 /// The candidate closest to `word` (case-insensitive edit distance of at most 2, and less than
-/// the candidate's length), first one on ties.
+/// the candidate's length), first one on ties; else the first candidate that contains `word`
+/// or that `word` contains (for words of 4 letters or more: `merge` → `post_merge`).
 pub(crate) fn nearest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
     let word = word.to_lowercase();
-    candidates
-        .into_iter()
-        .map(|candidate| (distance(&word, &candidate.to_lowercase()), candidate))
+    let candidates: Vec<&'c str> = candidates.into_iter().collect();
+    let close = candidates
+        .iter()
+        .map(|candidate| (distance(&word, &candidate.to_lowercase()), *candidate))
         .filter(|(distance, candidate)| *distance <= 2 && *distance < candidate.len())
         .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
+        .map(|(_, candidate)| candidate);
+    close.or_else(|| {
+        candidates.into_iter().find(|candidate| {
+            let candidate = candidate.to_lowercase();
+            (word.len() >= 4 && candidate.contains(&word)) || (candidate.len() >= 4 && word.contains(&candidate))
+        })
+    })
+}
+
+/// Keys people write for a field, and the field.
+const MISTAKES: [(&str, &str); 20] = [
+    ("greater", "gt"),
+    ("less", "lt"),
+    ("min", "ge"),
+    ("max", "le"),
+    ("minimum", "ge"),
+    ("maximum", "le"),
+    ("pattern", "regex"),
+    ("choices", "options"),
+    ("ops", "operations"),
+    ("op", "operations"),
+    ("steps", "operations"),
+    ("tasks", "operations"),
+    ("deps", "dependencies"),
+    ("dependsOn", "dependencies"),
+    ("parameters", "params"),
+    ("param", "params"),
+    ("input", "inputs"),
+    ("output", "outputs"),
+    ("hyperparams", "params"),
+    ("environments", "environment"),
+];
+/// Container fields people put directly under `run`.
+const CONTAINER_FIELDS: [&str; 8] = [
+    "image",
+    "command",
+    "args",
+    "env",
+    "resources",
+    "volumeMounts",
+    "workingDir",
+    "imagePullPolicy",
+];
+/// Fields of one run kind, for the other kinds.
+const RUN_FIELDS: [(&str, &str); 14] = [
+    ("ports", "service"),
+    ("rewritePath", "service"),
+    ("isExternal", "service"),
+    ("operations", "dag"),
+    ("components", "dag"),
+    ("concurrency", "dag"),
+    ("chief", "tfjob"),
+    ("ps", "tfjob"),
+    ("evaluator", "tfjob"),
+    ("master", "pytorchjob"),
+    ("launcher", "mpijob"),
+    ("head", "raycluster"),
+    ("workers", "raycluster"),
+    ("scheduler", "daskcluster"),
+];
+
+/// A hint for an unknown `key` of a section with `fields`: a known mistake, the nearest
+/// field, or where the field belongs.
+pub(crate) fn suggest(key: &str, fields: &[&str]) -> Option<String> {
+    let camel = snake_to_camel(key);
+    if let Some(field) = misspelling(key, fields) {
+        return Some(format!("did you mean `{field}`?"));
+    }
+    if fields.contains(&"container") && CONTAINER_FIELDS.contains(&camel.as_str()) {
+        return Some(format!("`{camel}` goes under `container`"));
+    }
+    let is_run = ["container", "operations", "worker", "head"]
+        .iter()
+        .any(|field| fields.contains(field));
+    RUN_FIELDS
+        .iter()
+        .find(|(field, _)| is_run && *field == camel)
+        .map(|(field, kind)| format!("`{field}` is a field of a `{kind}` run"))
+}
+
+/// The field of `fields` that the unknown `key` may be a misspelling of: a known mistake
+/// (`ops` for `operations`) or the nearest name.
+pub(crate) fn misspelling<'f>(key: &str, fields: &[&'f str]) -> Option<&'f str> {
+    let camel = snake_to_camel(key);
+    MISTAKES
+        .iter()
+        .find_map(|(mistake, field)| {
+            (*mistake == key || *mistake == camel)
+                .then(|| fields.iter().copied().find(|known| known == field))
+                .flatten()
+        })
+        .or_else(|| nearest(&camel, fields.iter().copied()))
 }
 
 /// The entries of one mapping, by canonical field name.
 pub(crate) struct Fields<'a> {
     path: Path,
     entries: Vec<(&'static str, String, &'a Yaml)>,
+    /// The keys left out as unknown, as written.
+    unknown: Vec<String>,
 }
 
 impl<'a> Fields<'a> {
-    /// Reads `value` (at `path`) as a section described by `schema`.
-    pub fn read(value: &'a Yaml, path: &Path, schema: &Schema) -> Result<Self, Issue> {
+    /// Reads `value` (at `path`) as a section described by `schema`. Unknown and repeated keys
+    /// are recorded in `issues` and left out; `None` (recorded too) when `value` is not a mapping.
+    pub fn read(value: &'a Yaml, path: &Path, schema: &Schema, issues: &mut Vec<Issue>) -> Option<Self> {
         let Yaml::Mapping(mapping) = value else {
-            return Err(Issue::invalid(
+            issues.push(Issue::invalid(
                 path.clone(),
                 format!("{} must be a mapping", schema.section),
             ));
+            return None;
         };
         let mut entries: Vec<(&'static str, String, &'a Yaml)> = Vec::with_capacity(mapping.len());
+        let mut unknown = Vec::new();
         for (key, item) in mapping {
             let key = scalar_key(key).unwrap_or_else(|| "?".to_owned());
             let Some(name) = schema.canonical(&key) else {
-                return Err(Issue::at_key(
-                    code::UNKNOWN_FIELD,
-                    path.key(key.clone()),
-                    schema.unknown(&key),
-                ));
+                let (message, hint) = schema.unknown(&key);
+                issues.push(Issue::at_key(code::UNKNOWN_FIELD, path.key(key.clone()), message).with_hint(hint));
+                unknown.push(key);
+                continue;
             };
             if let Some((_, first, _)) = entries.iter().find(|(known, _, _)| *known == name) {
                 let message = format!("`{key}` repeats `{first}`: give `{name}` once");
-                return Err(Issue::at_key(code::CONFLICTING_FIELDS, path.key(key), message));
+                issues.push(Issue::at_key(code::CONFLICTING_FIELDS, path.key(key), message));
+                continue;
             }
             entries.push((name, key, item));
         }
-        Ok(Self {
+        Some(Self {
             path: path.clone(),
             entries,
+            unknown,
         })
+    }
+
+    /// Whether an unknown key looks like a misspelling of one of `names` (`rnu` for `run`):
+    /// then a missing `names` is that mistake, already reported, not a second error.
+    pub fn misspells(&self, names: &[&str]) -> bool {
+        self.unknown.iter().any(|key| misspelling(key, names).is_some())
     }
 
     /// The value of field `name`; `None` when absent or null (Polyaxon's fields are optional
@@ -203,7 +311,7 @@ impl<'a> Fields<'a> {
 }
 
 /// `skip_on_upstream_skip` → `skipOnUpstreamSkip`.
-fn snake_to_camel(key: &str) -> String {
+pub(crate) fn snake_to_camel(key: &str) -> String {
     let mut camel = String::with_capacity(key.len());
     let mut upper = false;
     for c in key.chars() {
@@ -250,7 +358,9 @@ mod tests {
     #[test]
     fn reads_known_fields_in_both_spellings() {
         let value: Yaml = yaml_serde::from_str("hub_ref: a\nname: x\ndescription: null\n").unwrap();
-        let fields = Fields::read(&value, &Path::root(), &OPERATION).unwrap();
+        let mut issues = Vec::new();
+        let fields = Fields::read(&value, &Path::root(), &OPERATION, &mut issues).unwrap();
+        assert!(issues.is_empty());
         assert!(fields.get("hubRef").is_some());
         assert_eq!(fields.path("hubRef").to_string(), "hub_ref");
         assert!(fields.get("description").is_none());
@@ -261,26 +371,28 @@ mod tests {
     fn explains_unknown_and_repeated_fields() {
         let message = |source: &str, schema: &Schema| {
             let value: Yaml = yaml_serde::from_str(source).unwrap();
-            Fields::read(&value, &Path::root(), schema)
-                .err()
-                .map(|issue| (issue.code, issue.message))
+            let mut issues = Vec::new();
+            Fields::read(&value, &Path::root(), schema, &mut issues);
+            issues
+                .into_iter()
+                .next()
+                .map(|issue| (issue.code, issue.message, issue.hint))
         };
-        let (code, text) = message("inptus: []\n", &COMPONENT).unwrap();
+        let (code, text, hint) = message("inptus: []\n", &COMPONENT).unwrap();
         assert_eq!(
-            (code, text.as_str()),
+            (code, text.as_str(), hint.as_deref()),
             (
                 code::UNKNOWN_FIELD,
-                "unknown field `inptus` in a component; did you mean `inputs`?"
+                "unknown field `inptus` in a component",
+                Some("did you mean `inputs`?")
             )
         );
-        let (_, text) = message("params: {}\n", &COMPONENT).unwrap();
-        assert_eq!(
-            text,
-            "`params` is not a field of a component: `params` belongs to an operation"
-        );
-        let (_, text) = message("zzzzzz: 1\n", &OPERATION).unwrap();
-        assert_eq!(text, "unknown field `zzzzzz` in an operation");
-        let (code, _) = message("hubRef: a\nhub_ref: b\n", &OPERATION).unwrap();
+        let (_, text, hint) = message("params: {}\n", &COMPONENT).unwrap();
+        assert_eq!(text, "`params` is not a field of a component");
+        assert_eq!(hint.as_deref(), Some("`params` belongs to an operation"));
+        let (_, text, hint) = message("zzzzzz: 1\n", &OPERATION).unwrap();
+        assert_eq!((text.as_str(), hint), ("unknown field `zzzzzz` in an operation", None));
+        let (code, _, _) = message("hubRef: a\nhub_ref: b\n", &OPERATION).unwrap();
         assert_eq!(code, code::CONFLICTING_FIELDS);
     }
 }

@@ -2,9 +2,11 @@
 //! schemas: the document kind, then the component ([`component`]) or operation ([`operation`])
 //! fields, a component's `run` ([`run`]), inputs/outputs (`crate::io`) and params.
 //!
-//! Validation stops at the first [`Issue`], checking fields in a fixed order. What a section
-//! holds beyond its field names and the rules here (container, environment, matrix, schedule,
-//! ...) is checked when operations are compiled.
+//! Validation records every independent [`Issue`]: a broken field, section or list item does
+//! not stop the checks of its siblings; only what sits below a node that is itself broken (a
+//! `run` that is not a mapping, an unknown run kind) is left unchecked. What a section holds
+//! beyond its field names and the rules here (container, environment, matrix, schedule, ...)
+//! is read by the typed model (`crate::de`) and checked by `crate::rules`.
 
 pub(crate) mod common;
 pub(crate) mod component;
@@ -37,8 +39,9 @@ pub(crate) enum Level {
     Nested,
 }
 
-/// Validates the whole document.
-pub(crate) fn document(root: &Yaml) -> Result<(DocKind, Summary), Issue> {
+/// Validates the whole document: its kind, what it says of itself, and every problem found;
+/// `Err` when nothing can be checked (not a mapping, no known `kind`).
+pub(crate) fn document(root: &Yaml) -> Result<(DocKind, Summary, Vec<Issue>), Issue> {
     if !root.is_mapping() {
         let message = format!(
             "a Polyaxonfile must be a mapping with `kind: component` or `kind: operation`, found {}",
@@ -47,11 +50,12 @@ pub(crate) fn document(root: &Yaml) -> Result<(DocKind, Summary), Issue> {
         return Err(Issue::at(code::INVALID_DOCUMENT, Path::root(), message));
     }
     let kind = doc_kind(root, &Path::root(), None)?;
+    let mut issues = Vec::new();
     let summary = match kind {
-        DocKind::Component => component::validate(root, &Path::root(), Level::Top)?,
-        DocKind::Operation => operation::validate(root, &Path::root(), Level::Top)?,
+        DocKind::Component => component::validate(root, &Path::root(), Level::Top, &mut issues),
+        DocKind::Operation => operation::validate(root, &Path::root(), Level::Top, &mut issues),
     };
-    Ok((kind, summary))
+    Ok((kind, summary.unwrap_or_default(), issues))
 }
 
 /// The `kind` of the mapping at `path`. At the top it is required; nested, `expected` is the

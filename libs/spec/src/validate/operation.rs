@@ -14,35 +14,36 @@ use crate::path::Path;
 /// The fields that reference a component defined elsewhere.
 const REFERENCES: [&str; 4] = ["hubRef", "dagRef", "urlRef", "pathRef"];
 
-/// Validates the operation at `path`. Its summary takes `name`, `description` and `tags` from
-/// the inline component when the operation does not set them, as Polyaxon does for the run.
-pub(crate) fn validate(value: &Yaml, path: &Path, level: Level) -> Result<Summary, Issue> {
-    let fields = Fields::read(value, path, &OPERATION)?;
-    if level == Level::Nested {
-        doc_kind(value, path, Some(DocKind::Operation))?;
+/// Validates the operation at `path`, recording every problem in `issues`; `None` when it is
+/// not a mapping at all. Its summary takes `name`, `description` and `tags` from the inline
+/// component when the operation does not set them, as Polyaxon does for the run.
+pub(crate) fn validate(value: &Yaml, path: &Path, level: Level, issues: &mut Vec<Issue>) -> Option<Summary> {
+    let fields = Fields::read(value, path, &OPERATION, issues)?;
+    if level == Level::Nested
+        && let Err(issue) = doc_kind(value, path, Some(DocKind::Operation))
+    {
+        issues.push(issue);
     }
-    let version = common::version(&fields)?;
-    let name = common::name(&fields, NameRule::Slug)?;
-    let description = common::string(&fields, "description")?;
-    let tags = common::string_list(&fields, "tags")?;
-    common::string_list(&fields, "presets")?;
-    common::string(&fields, "queue")?;
-    common::string(&fields, "namespace")?;
-    common::params(&fields)?;
+    let version = common::version(&fields, issues);
+    let name = common::name(&fields, NameRule::Slug, issues);
+    let description = common::string(&fields, "description", issues);
+    let tags = common::string_list(&fields, "tags", issues);
+    common::string_list(&fields, "presets", issues);
+    common::string(&fields, "queue", issues);
+    common::string(&fields, "namespace", issues);
+    common::params(&fields, issues);
     if let Some(patch) = fields.get("runPatch")
         && !patch.is_mapping()
     {
-        return Err(Issue::invalid(
-            fields.path("runPatch"),
-            format!("`runPatch` must be a mapping, found {}", kind_of(patch)),
-        ));
+        let message = format!("`runPatch` must be a mapping, found {}", kind_of(patch));
+        issues.push(Issue::invalid(fields.path("runPatch"), message));
     }
-    references(&fields)?;
-    let inline = match fields.get("component") {
-        Some(inline) => component::validate(inline, &fields.path("component"), Level::Nested)?,
-        None => Summary::default(),
-    };
-    Ok(Summary {
+    references(&fields, issues);
+    let inline = fields
+        .get("component")
+        .and_then(|inline| component::validate(inline, &fields.path("component"), Level::Nested, issues))
+        .unwrap_or_default();
+    Some(Summary {
         version,
         name: name.or(inline.name),
         description: description.or(inline.description),
@@ -53,34 +54,34 @@ pub(crate) fn validate(value: &Yaml, path: &Path, level: Level) -> Result<Summar
 
 /// Polyaxon's rule: one and only one of `hubRef`, `dagRef`, `urlRef`, `pathRef`, or else an
 /// inline `component` (which may also sit beside one reference: it is then the resolved
-/// definition). Presets (`isPreset: true`) are partial operations and need none.
-fn references(fields: &Fields<'_>) -> Result<(), Issue> {
+/// definition). Presets (`isPreset: true`) are partial operations and need none. A reference
+/// that is given but broken (empty, not a string) counts as given: it is its own error.
+fn references(fields: &Fields<'_>, issues: &mut Vec<Issue>) {
     let mut given = Vec::new();
     for reference in REFERENCES {
         match fields.get(reference) {
-            None => {}
+            None => continue,
             Some(Yaml::String(target)) if target.trim().is_empty() => {
-                return Err(Issue::invalid(
-                    fields.path(reference),
-                    format!("`{reference}` must not be empty"),
-                ));
+                let message = format!("`{reference}` must not be empty");
+                issues.push(Issue::invalid(fields.path(reference), message));
             }
-            Some(Yaml::String(_)) => given.push(reference),
+            Some(Yaml::String(_)) => {}
             Some(other) => {
                 let message = format!("`{reference}` must be a string, found {}", kind_of(other));
-                return Err(Issue::invalid(fields.path(reference), message));
+                issues.push(Issue::invalid(fields.path(reference), message));
             }
         }
+        given.push(reference);
     }
     if let [first, second, ..] = given[..] {
         let message = format!("`{first}` and `{second}` both name the component to run: keep one");
-        return Err(Issue::at_key(code::CONFLICTING_FIELDS, fields.path(second), message));
+        issues.push(Issue::at_key(code::CONFLICTING_FIELDS, fields.path(second), message));
     }
     let is_preset = matches!(fields.get("isPreset"), Some(Yaml::Bool(true)));
-    if given.is_empty() && fields.get("component").is_none() && !is_preset {
+    let misspelt = fields.misspells(&["component", "hubRef", "dagRef", "urlRef", "pathRef"]);
+    if given.is_empty() && fields.get("component").is_none() && !is_preset && !misspelt {
         let message =
             "an operation needs its component: inline `component`, or one of `hubRef`, `dagRef`, `urlRef`, `pathRef`";
-        return Err(Issue::missing(fields.path("component"), message));
+        issues.push(Issue::missing(fields.path("component"), message));
     }
-    Ok(())
 }

@@ -30,7 +30,7 @@ pub async fn readyz(State(state): State<Arc<Shared>>) -> Result<&'static str, Ap
     let down: Vec<&str> = state
         .backends
         .iter()
-        .filter(|(_, b)| !b.is_ready())
+        .filter(|(_, b)| b.is_configured() && !b.is_ready())
         .map(|(s, _)| s.name())
         .collect();
     if !down.is_empty() {

@@ -60,6 +60,14 @@ impl Backend {
         }
     }
 
+    /// False for an HTTP service with no replica configured (not deployed).
+    pub fn is_configured(&self) -> bool {
+        match self {
+            Backend::InProcess(..) => true,
+            Backend::Http(pool) => pool.is_configured(),
+        }
+    }
+
     /// True when the service can take requests: in-process always, HTTP when a replica is healthy.
     pub fn is_ready(&self) -> bool {
         match self {

@@ -66,6 +66,12 @@ impl Pool {
         self.service
     }
 
+    /// False when no replica is configured: the service is not deployed, so it does not hold back
+    /// readiness (its routes answer 503).
+    pub fn is_configured(&self) -> bool {
+        !self.replicas.is_empty()
+    }
+
     /// True when at least one replica passed its last health check.
     pub fn is_ready(&self) -> bool {
         self.replicas

@@ -162,7 +162,8 @@ pub fn settings() -> Settings {
 
 impl Gateway {
     pub async fn start(settings: Settings, tracker: Upstream) -> Gateway {
-        let app = App::build(settings, Deps { tracker }).await.unwrap();
+        let logs = Upstream::InProcess(axum::Router::new());
+        let app = App::build(settings, Deps { tracker, logs }).await.unwrap();
         let base = format!("http://{}", app.local_addr());
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));

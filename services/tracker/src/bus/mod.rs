@@ -1,3 +1,5 @@
-//! Bus side of the tracker: the outbox relay (the tracker publishes; it consumes nothing yet).
+//! Bus side of the tracker: the outbox relay (publishes `run.*`/`project.*` events) and the
+//! status-report consumer (applies `run.status.reported` from the scheduler and executors).
 
 pub mod relay;
+pub mod status_reports;

@@ -10,6 +10,17 @@
 //! 6. `started_at` (and `wait_time` = started_at − created_at) on the first running-family status
 //!    (starting, processing, running); `finished_at` (and `duration` = finished_at − started_at) on
 //!    the first done status. Forcing a done run back to a live status clears `finished_at`/`duration`.
+//!
+//! Reports and attempts ([`apply_report`], for the scheduler's and executors' `run.status.reported`
+//! messages; each belongs to an execution attempt, 1-based):
+//! 7. A report of an older attempt than the run's is ignored.
+//! 8. A report of a newer attempt starts that attempt afresh: it is accepted (as if forced) only on a
+//!    `retrying` or `failed` run, the run's attempt becomes the report's, and the finish is cleared.
+//! 9. Within the current attempt: `retrying` is accepted on a `failed` run (the failure is being
+//!    retried); a done status on a `retrying` run is a late report of the failed attempt and is
+//!    refused; a status earlier in the pending → running order (compiled < queued < scheduled <
+//!    starting < running/processing) than the current one is a late report and is refused; the rest
+//!    follows rules 1–6 without force.
 
 use chrono::{DateTime, Utc};
 use myelin_contracts::{StatusCondition, Statuses};
@@ -121,6 +132,61 @@ pub fn apply(
         timeline.duration = None;
     }
     Ok(Applied::Changed { previous: current })
+}
+
+/// Applies a status report of execution `attempt` to a run whose current attempt is `current`
+/// (see "Reports and attempts" in the module doc). On success the run's attempt becomes
+/// `max(current, attempt)`; a rejection leaves `timeline` untouched.
+pub fn apply_report(
+    timeline: &mut Timeline,
+    current: u32,
+    attempt: u32,
+    condition: StatusCondition,
+    now: DateTime<Utc>,
+) -> Result<Applied, Rejection> {
+    let status = timeline.status;
+    let requested = condition.type_;
+    let reject = |reason| {
+        Err(Rejection {
+            current: status,
+            requested,
+            reason,
+        })
+    };
+    if attempt < current {
+        return reject("the report belongs to an older attempt");
+    }
+    if attempt > current {
+        if !matches!(status, Statuses::Retrying | Statuses::Failed) {
+            return reject("a new attempt only follows a failed or retrying one");
+        }
+        return apply(timeline, condition, true, now);
+    }
+    if status == Statuses::Failed && requested == Statuses::Retrying {
+        return apply(timeline, condition, true, now);
+    }
+    if status == Statuses::Retrying && requested.is_done() {
+        return reject("late report: this attempt already failed and is being retried");
+    }
+    if let (Some(have), Some(want)) = (progress(status), progress(requested))
+        && want < have
+    {
+        return reject("late report: the run is already past this status");
+    }
+    apply(timeline, condition, false, now)
+}
+
+/// The order an attempt goes through its pending and running statuses (others have none).
+fn progress(status: Statuses) -> Option<u8> {
+    match status {
+        Statuses::Created | Statuses::Resuming => Some(0),
+        Statuses::Compiled => Some(1),
+        Statuses::Queued => Some(2),
+        Statuses::Scheduled => Some(3),
+        Statuses::Starting => Some(4),
+        Statuses::Running | Statuses::Processing => Some(5),
+        _ => None,
+    }
 }
 
 /// Seconds from `from` to `to`, never negative.
@@ -241,6 +307,108 @@ mod tests {
                 (Rejected(why), Err(rejection)) => {
                     assert!(rejection.reason.contains(why), "{case}: {}", rejection.reason);
                     assert_eq!(rejection.current, before.status, "{case}");
+                    assert_eq!(tl, before, "{case}: a rejection changes nothing");
+                }
+                (want, got) => panic!("{case}: wanted {want:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn reports_follow_attempts_and_never_go_back() {
+        use Want::*;
+        // (history after `created`, run's attempt, report's attempt, requested, expected outcome)
+        let table: &[(&[Statuses], u32, u32, Statuses, Want)] = &[
+            // the scheduler's and executor's path
+            (&[], 1, 1, Compiled, Changed),
+            (&[Compiled], 1, 1, Queued, Changed),
+            (&[Compiled, Queued], 1, 1, Scheduled, Changed),
+            (&[Scheduled], 1, 1, Starting, Changed),
+            (&[Starting], 1, 1, Running, Changed),
+            (&[Running], 1, 1, Succeeded, Changed),
+            (&[Running], 1, 1, Failed, Changed),
+            (&[], 1, 1, Failed, Changed),
+            (&[Running, Stopping], 1, 1, Stopped, Changed),
+            // duplicates are harmless
+            (&[Compiled], 1, 1, Compiled, Refreshed),
+            (&[Running], 1, 1, Running, Refreshed),
+            (&[Running, Succeeded], 1, 1, Succeeded, Refreshed),
+            // rule 7: older attempts are ignored, whatever they say
+            (&[Running], 2, 1, Failed, Rejected("older attempt")),
+            (&[Queued], 3, 2, Running, Rejected("older attempt")),
+            // rule 8: a newer attempt follows a retrying (or failed) run and starts afresh
+            (&[Running, Failed, Retrying], 1, 2, Queued, Changed),
+            (&[Running, Failed], 1, 2, Queued, Changed),
+            (&[Running, Failed, Retrying], 1, 2, Scheduled, Changed),
+            (&[Running], 1, 2, Queued, Rejected("only follows a failed or retrying")),
+            (
+                &[Running, Stopped],
+                1,
+                2,
+                Queued,
+                Rejected("only follows a failed or retrying"),
+            ),
+            (
+                &[Running, Succeeded],
+                1,
+                2,
+                Queued,
+                Rejected("only follows a failed or retrying"),
+            ),
+            (
+                &[Running, Stopping],
+                1,
+                2,
+                Queued,
+                Rejected("only follows a failed or retrying"),
+            ),
+            (
+                &[Running, Failed],
+                1,
+                2,
+                Created,
+                Rejected("only set when the run is created"),
+            ),
+            // rule 9: retrying a failure; late reports within an attempt
+            (&[Running, Failed], 1, 1, Retrying, Changed),
+            (&[Running, Failed, Retrying], 1, 1, Failed, Rejected("being retried")),
+            (&[Running, Failed, Retrying], 1, 1, Retrying, Refreshed),
+            (&[Running, Succeeded], 1, 1, Retrying, Rejected("the run is done")),
+            (&[Scheduled], 1, 1, Queued, Rejected("already past")),
+            (&[Running], 1, 1, Starting, Rejected("already past")),
+            (&[Queued], 1, 1, Compiled, Rejected("already past")),
+            (&[Running], 1, 1, Processing, Changed),
+            (&[Processing], 1, 1, Running, Changed),
+            (&[Queued], 1, 1, Running, Changed),
+            // rules 1–6 still hold for the current attempt
+            (&[Running, Succeeded], 1, 1, Running, Rejected("the run is done")),
+            (
+                &[Running, Stopping],
+                1,
+                1,
+                Running,
+                Rejected("stopping run only accepts done"),
+            ),
+            (&[Running], 1, 1, Done, Rejected("trigger-only")),
+        ];
+        for (history, current, attempt, requested, want) in table {
+            let mut tl = at(history);
+            let before = tl.clone();
+            let now = t0() + Duration::seconds(100);
+            let cond = StatusCondition::new(*requested, "r", "m", now);
+            let got = apply_report(&mut tl, *current, *attempt, cond, now);
+            let case = format!("{history:?} (attempt {current}) + {requested} of attempt {attempt}");
+            match (want, got) {
+                (Changed, Ok(Applied::Changed { previous })) => {
+                    assert_eq!(previous, before.status, "{case}");
+                    assert_eq!(tl.status, *requested, "{case}");
+                    if !requested.is_done() {
+                        assert_eq!((tl.finished_at, tl.duration), (None, None), "{case}: not finished");
+                    }
+                }
+                (Refreshed, Ok(Applied::Refreshed)) => assert_eq!(tl.status, before.status, "{case}"),
+                (Rejected(why), Err(rejection)) => {
+                    assert!(rejection.reason.contains(why), "{case}: {}", rejection.reason);
                     assert_eq!(tl, before, "{case}: a rejection changes nothing");
                 }
                 (want, got) => panic!("{case}: wanted {want:?}, got {got:?}"),

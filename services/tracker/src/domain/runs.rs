@@ -100,8 +100,11 @@ pub fn from_create(body: CreateRun) -> Result<NewRun, Error> {
 
 /// A new run cloned from `source` (`restart` or `copy`), with the body's overrides.
 pub fn clone_of(source: &Run, kind: CloningKind, overrides: CloneRun) -> Result<NewRun, Error> {
-    let content = overrides.content.or_else(|| source.content.clone());
-    if let Some(text) = content.as_deref().filter(|_| content != source.content) {
+    // A clone starts from the submitted file (`raw_content`), not from the compiled operation the
+    // scheduler stored in `content`; it is compiled again.
+    let submitted = source.raw_content.clone().or_else(|| source.content.clone());
+    let content = overrides.content.or_else(|| submitted.clone());
+    if let Some(text) = content.as_deref().filter(|_| content != submitted) {
         myelin_spec::parse(text).map_err(Error::InvalidPolyaxonfile)?;
     }
     Ok(NewRun {
@@ -110,11 +113,7 @@ pub fn clone_of(source: &Run, kind: CloningKind, overrides: CloneRun) -> Result<
         tags: overrides.tags.or_else(|| source.tags.clone()),
         kind: source.kind,
         runtime: source.runtime,
-        raw_content: if content == source.content {
-            source.raw_content.clone()
-        } else {
-            content.clone()
-        },
+        raw_content: content.clone(),
         content,
         inputs: source.inputs.clone(),
         outputs: None,

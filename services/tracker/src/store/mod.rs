@@ -9,6 +9,7 @@ pub mod entities;
 pub mod migrations;
 pub mod outbox;
 pub mod projects;
+pub mod reports;
 pub mod run_actions;
 pub mod runs;
 

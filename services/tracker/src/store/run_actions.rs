@@ -1,7 +1,7 @@
 //! Run actions: status conditions (through the lifecycle rules), stop, restart/copy, resume, skip,
 //! approve, archive and restore. Each commits the run and its events in one transaction.
 
-use myelin_contracts::events::{self};
+use myelin_contracts::events::{self, RunEvent};
 use myelin_contracts::run::{CloneRun, RunPending};
 use myelin_contracts::{CloningKind, Run, RunStatus, RunUuid, StatusBody, StatusCondition, Statuses};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, IntoActiveModel};
@@ -49,13 +49,7 @@ async fn transition(
             reason: r.reason,
         })?;
     let mut active = row.into_active_model();
-    active.status = Set(timeline.status.to_string());
-    active.status_conditions = Set(convert::encode(&timeline.conditions)?);
-    active.started_at = Set(timeline.started_at);
-    active.finished_at = Set(timeline.finished_at);
-    active.wait_time = Set(timeline.wait_time);
-    active.duration = Set(timeline.duration);
-    active.updated_at = Set(at);
+    set_timeline(&mut active, &timeline, at)?;
     let row = active.update(txn).await?;
     let previous = match applied {
         Applied::Changed { previous } => previous,
@@ -66,6 +60,22 @@ async fn transition(
     payload.condition = timeline.conditions.last().cloned();
     outbox::enqueue(txn, events::RUN_STATUS_CHANGED, &payload, ctx.request_id.clone()).await?;
     Ok((row, Some(previous)))
+}
+
+/// Writes `timeline` (status, conditions, start and finish) into `active`, updated `at`.
+pub(super) fn set_timeline(
+    active: &mut run::ActiveModel,
+    timeline: &lifecycle::Timeline,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), Error> {
+    active.status = Set(timeline.status.to_string());
+    active.status_conditions = Set(convert::encode(&timeline.conditions)?);
+    active.started_at = Set(timeline.started_at);
+    active.finished_at = Set(timeline.finished_at);
+    active.wait_time = Set(timeline.wait_time);
+    active.duration = Set(timeline.duration);
+    active.updated_at = Set(at);
+    Ok(())
 }
 
 /// `POST .../statuses`: applies the condition through the lifecycle rules.
@@ -126,7 +136,10 @@ pub async fn stop(
         outbox::enqueue(
             &txn,
             events::RUN_STOP_REQUESTED,
-            &event(owner, &project, &row)?,
+            &RunEvent {
+                previous_status: Some(status),
+                ..event(owner, &project, &row)?
+            },
             ctx.request_id.clone(),
         )
         .await?;

@@ -76,8 +76,9 @@ pub fn event(owner: &str, project: &project::Model, row: &run::Model) -> Result<
             .as_deref()
             .map(|m| convert::parse(m, "runs.managed_by"))
             .transpose()?,
-        attempt: None,
+        attempt: u32::try_from(row.attempt).ok(),
         condition: None,
+        content: None,
         change: None,
     })
 }
@@ -126,17 +127,17 @@ pub async fn insert(
         finished_at: None,
         wait_time: None,
         duration: None,
+        attempt: 1,
     };
     run::Entity::insert(row.clone().into_active_model())
         .exec_without_returning(conn)
         .await?;
-    outbox::enqueue(
-        conn,
-        events::RUN_CREATED,
-        &event(owner, project, &row)?,
-        ctx.request_id.clone(),
-    )
-    .await?;
+    let mut created = event(owner, project, &row)?;
+    if row.is_managed {
+        // The scheduler compiles from this, without calling back.
+        created.content = row.content.clone();
+    }
+    outbox::enqueue(conn, events::RUN_CREATED, &created, ctx.request_id.clone()).await?;
     Ok(row)
 }
 

@@ -181,13 +181,14 @@ impl TestApp {
         rows.into_iter().map(|r| r.topic).collect()
     }
 
-    /// Outbox envelopes of type `topic`.
+    /// Outbox envelopes of type `topic`, oldest first.
     pub async fn outbox_of(&self, topic: &str) -> Vec<Value> {
-        let rows = outbox::Entity::find()
+        let mut rows = outbox::Entity::find()
             .filter(outbox::Column::Topic.eq(topic))
             .all(&self.db)
             .await
             .unwrap();
+        rows.sort_by_key(|r| r.id);
         rows.into_iter().map(|r| r.payload).collect()
     }
 }

@@ -46,6 +46,8 @@ pub struct Model {
     pub finished_at: Option<DateTimeUtc>,
     pub wait_time: Option<f64>,
     pub duration: Option<f64>,
+    /// The current execution attempt (1-based); status reports of older attempts are ignored.
+    pub attempt: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

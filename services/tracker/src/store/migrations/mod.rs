@@ -2,6 +2,7 @@
 //! share a database with other services.
 
 mod m0001_initial;
+mod m0002_attempts;
 
 use sea_orm_migration::prelude::*;
 
@@ -11,7 +12,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration)]
+        vec![Box::new(m0001_initial::Migration), Box::new(m0002_attempts::Migration)]
     }
 
     fn migration_table_name() -> DynIden {

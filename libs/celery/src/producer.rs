@@ -1,0 +1,50 @@
+//! Publishing task messages the way a Celery client does.
+
+use myelin_common::bus::{ExchangeKind, QueueSpec, SharedBus};
+
+use crate::error::Result;
+use crate::protocol::TaskMessage;
+
+/// Sends [`TaskMessage`]s to Celery queues.
+///
+/// ```no_run
+/// # async fn demo(bus: myelin_common::bus::SharedBus) -> Result<(), myelin_celery::Error> {
+/// use myelin_celery::{Producer, TaskMessage};
+/// let producer = Producer::new(bus);
+/// producer.declare_queue("celery").await?;
+/// let msg = TaskMessage::new("tasks.add", vec![2.into(), 3.into()], Default::default());
+/// producer.send("celery", &msg).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Producer {
+    bus: SharedBus,
+}
+
+impl Producer {
+    pub fn new(bus: SharedBus) -> Self {
+        Self { bus }
+    }
+
+    /// Declares `queue` as Celery (kombu's `Queue(name)`) does: a durable queue, a durable direct
+    /// exchange of the same name, and a binding between them with routing key = the queue name.
+    /// Idempotent; a Celery worker declaring the same queue agrees with it.
+    pub async fn declare_queue(&self, queue: &str) -> Result<()> {
+        declare_celery_queue(&self.bus, queue).await
+    }
+
+    /// Publishes `msg` (protocol v2) to the default exchange with routing key `queue`, as Celery
+    /// does for direct queues, and returns once the broker confirmed it.
+    pub async fn send(&self, queue: &str, msg: &TaskMessage) -> Result<()> {
+        self.bus.publish("", queue, msg.to_message()?).await?;
+        Ok(())
+    }
+}
+
+/// Celery's declaration of a task queue (shared by the producer and the worker).
+pub(crate) async fn declare_celery_queue(bus: &SharedBus, queue: &str) -> Result<()> {
+    bus.declare_exchange(queue, ExchangeKind::Direct).await?;
+    bus.declare_queue(&QueueSpec::durable(queue)).await?;
+    bus.bind_queue(queue, queue, queue).await?;
+    Ok(())
+}

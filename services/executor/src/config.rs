@@ -1,0 +1,157 @@
+//! The executor's settings: defaults → `--config` TOML → `MYELIN_EXECUTOR__*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use myelin_common::bus::amqp::AmqpSettings;
+use myelin_common::coord::redis::RedisSettings;
+use myelin_common::http::HttpLimits;
+use myelin_common::settings::{secret, serde_list};
+use myelin_common::telemetry::TelemetrySettings;
+use myelin_contracts::execution::DEFAULT_RUN_QUEUE;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// The service name: binary, settings prefix (`MYELIN_EXECUTOR__`), telemetry `service.name`.
+pub const SERVICE: &str = "executor";
+
+/// Everything the executor can be configured with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Where `/healthz` and `/readyz` listen (the executor serves nothing else).
+    pub listen: SocketAddr,
+    /// RabbitMQ URL, used by the `executor` binary (`MYELIN_EXECUTOR__AMQP_URL`).
+    #[serde(serialize_with = "secret::serialize")]
+    pub amqp_url: SecretString,
+    /// Redis URL for live log streams and run leases, used by the binary.
+    #[serde(serialize_with = "secret::serialize")]
+    pub redis_url: SecretString,
+    pub amqp: AmqpSettings,
+    pub redis: RedisSettings,
+    /// Run queues to consume (`default` → AMQP queue `myelin.runs.default`); a list or `a,b`.
+    #[serde(deserialize_with = "serde_list::deserialize")]
+    pub queues: Vec<String>,
+    /// Runs executed at once by this executor.
+    pub concurrency: usize,
+    /// Task messages held unacknowledged at once (running and waiting).
+    pub prefetch: u16,
+    /// Each run works in `<artifacts_root>/<run uuid>/` (a leading `~` is the home directory).
+    pub artifacts_root: PathBuf,
+    /// The API address runs are given (`MYELIN_HOST`, `POLYAXON_HOST`).
+    pub public_host: String,
+    /// The token runs are given (`MYELIN_TOKEN`, `POLYAXON_AUTH_TOKEN`); none until auth exists.
+    #[serde(serialize_with = "secret::option::serialize")]
+    pub run_token: Option<SecretString>,
+    /// The Celery worker name, also the `source` of status reports.
+    pub hostname: String,
+    /// Seconds a stopped or timed-out run gets between SIGTERM and SIGKILL.
+    pub kill_grace_secs: u64,
+    /// On shutdown, seconds running runs may still take before they are killed and handed back
+    /// to the queue (to start over elsewhere); 0 waits for them however long they run.
+    pub shutdown_grace_secs: u64,
+    /// Seconds a run's lease lives without renewal; a redelivered run waits for it to lapse.
+    pub lease_secs: u64,
+    /// Entries kept (about) in a run's live log stream.
+    pub log_stream_max_len: usize,
+    pub http: HttpLimits,
+    pub telemetry: TelemetrySettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8104)),
+            amqp_url: SecretString::from("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            redis_url: SecretString::from("redis://127.0.0.1:6379"),
+            amqp: AmqpSettings {
+                connection_name: SERVICE.into(),
+                ..AmqpSettings::default()
+            },
+            redis: RedisSettings::default(),
+            queues: vec![DEFAULT_RUN_QUEUE.into()],
+            concurrency: 8,
+            prefetch: 8,
+            artifacts_root: PathBuf::from("~/.myelin/artifacts"),
+            public_host: "http://127.0.0.1:8000".into(),
+            run_token: None,
+            hostname: format!("{SERVICE}@{}", host_name()),
+            kill_grace_secs: 10,
+            shutdown_grace_secs: 30,
+            lease_secs: 15,
+            log_stream_max_len: 100_000,
+            http: HttpLimits::default(),
+            telemetry: TelemetrySettings::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// [`Settings::artifacts_root`] with a leading `~` replaced by the home directory.
+    pub fn artifacts_root(&self) -> PathBuf {
+        expand_home(&self.artifacts_root, dirs::home_dir().as_deref())
+    }
+}
+
+/// This machine's name (`localhost` when it cannot be read).
+fn host_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|name| name.into_string().ok())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Replaces a leading `~` component of `path` with `home` (unchanged without a home).
+fn expand_home(path: &Path, home: Option<&Path>) -> PathBuf {
+    match (path.strip_prefix("~"), home) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail closures return figment::Result
+mod tests {
+    use figment::Jail;
+
+    use super::*;
+
+    #[test]
+    fn home_is_expanded_only_at_the_start() {
+        let home = Path::new("/home/me");
+        assert_eq!(
+            expand_home(Path::new("~/.myelin/artifacts"), Some(home)),
+            PathBuf::from("/home/me/.myelin/artifacts")
+        );
+        assert_eq!(expand_home(Path::new("~"), Some(home)), PathBuf::from("/home/me"));
+        assert_eq!(
+            expand_home(Path::new("/data/~x"), Some(home)),
+            PathBuf::from("/data/~x")
+        );
+        assert_eq!(expand_home(Path::new("~/a"), None), PathBuf::from("~/a"));
+    }
+
+    #[test]
+    fn defaults_and_environment() {
+        Jail::expect_with(|jail| {
+            let settings: Settings = myelin_common::settings::load(SERVICE, None).unwrap();
+            assert_eq!(settings.listen.port(), 8104);
+            assert_eq!(settings.queues, vec!["default"]);
+            assert_eq!(settings.concurrency, 8);
+            assert!(settings.hostname.starts_with("executor@"));
+            assert!(!settings.artifacts_root().starts_with("~"));
+
+            jail.set_env("MYELIN_EXECUTOR__QUEUES", "gpu, cpu");
+            jail.set_env("MYELIN_EXECUTOR__CONCURRENCY", "3");
+            jail.set_env("MYELIN_EXECUTOR__RUN_TOKEN", "t0k");
+            let settings: Settings = myelin_common::settings::load(SERVICE, None).unwrap();
+            assert_eq!(settings.queues, vec!["gpu", "cpu"]);
+            assert_eq!(settings.concurrency, 3);
+            let dumped = myelin_common::settings::dump(&settings).unwrap();
+            assert!(!dumped.contains("t0k"), "the run token is redacted: {dumped}");
+            assert!(!dumped.contains("guest:guest"), "URLs with credentials are redacted");
+            Ok(())
+        });
+    }
+}
