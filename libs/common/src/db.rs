@@ -12,7 +12,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr, Statement, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 use serde::{Deserialize, Serialize};
 
@@ -119,6 +121,23 @@ fn create_parent_dir(file: &Path) -> Result<(), Error> {
 /// Applies every pending migration of `M`.
 pub async fn migrate<M: MigratorTrait>(db: &DatabaseConnection) -> Result<(), Error> {
     M::up(db, None).await.map_err(Error::Migrate)
+}
+
+/// Applies `M`'s pending migrations so that concurrent replicas take turns: on PostgreSQL under the
+/// advisory transaction lock `lock` (one key per service), each migration committing with the lock
+/// held; elsewhere (SQLite, one process) directly.
+pub async fn migrate_exclusive<M: MigratorTrait>(db: &DatabaseConnection, lock: i64) -> Result<(), DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return M::up(db, None).await;
+    }
+    let txn = db.begin().await?;
+    txn.execute_raw(Statement::from_string(
+        DatabaseBackend::Postgres,
+        format!("SELECT pg_advisory_xact_lock({lock})"),
+    ))
+    .await?;
+    M::up(&txn, None).await?;
+    txn.commit().await
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for error messages and logs.

@@ -14,10 +14,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, Statement,
-    TransactionOptions, TransactionTrait,
+    DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
-use sea_orm_migration::MigratorTrait;
 use tokio::sync::Notify;
 
 use crate::error::Error;
@@ -74,18 +73,8 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-/// Applies the scheduler's pending migrations. On PostgreSQL, concurrent replicas take turns under
-/// an advisory transaction lock.
+/// Applies the scheduler's pending migrations; concurrent replicas take turns
+/// ([`myelin_common::db::migrate_exclusive`]).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    if db.get_database_backend() != DatabaseBackend::Postgres {
-        return migrations::Migrator::up(db, None).await;
-    }
-    let txn = db.begin().await?;
-    txn.execute_raw(Statement::from_string(
-        DatabaseBackend::Postgres,
-        format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"),
-    ))
-    .await?;
-    migrations::Migrator::up(&txn, None).await?;
-    txn.commit().await
+    myelin_common::db::migrate_exclusive::<migrations::Migrator>(db, MIGRATION_LOCK).await
 }

@@ -18,11 +18,10 @@ use std::sync::Arc;
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    Statement, TransactionOptions, TransactionTrait,
+    ActiveValue::Set, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, TransactionOptions,
+    TransactionTrait,
 };
 use sea_orm::{SqlErr, SqliteTransactionMode};
-use sea_orm_migration::MigratorTrait;
 use tokio::sync::Notify;
 
 use crate::error::Error;
@@ -75,20 +74,10 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-/// Applies the tracker's pending migrations. On PostgreSQL, concurrent replicas take turns under an
-/// advisory transaction lock, and each migration commits with the lock held.
+/// Applies the tracker's pending migrations; concurrent replicas take turns
+/// ([`myelin_common::db::migrate_exclusive`]).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    if db.get_database_backend() != DatabaseBackend::Postgres {
-        return migrations::Migrator::up(db, None).await;
-    }
-    let txn = db.begin().await?;
-    txn.execute_raw(Statement::from_string(
-        DatabaseBackend::Postgres,
-        format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"),
-    ))
-    .await?;
-    migrations::Migrator::up(&txn, None).await?;
-    txn.commit().await
+    myelin_common::db::migrate_exclusive::<migrations::Migrator>(db, MIGRATION_LOCK).await
 }
 
 /// Creates the owner `name` unless it exists (safe to race with other replicas).
