@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts Myelin on the embedded default (one process, SQLite, in-process bus, local files, local
 # processes) and exercises it end to end: a project; a training run from a Polyaxonfile, watched
-# from queued to succeeded with its log streamed live; the runs table; a second run stopped while it
+# from queued to succeeded with its log streamed live and its metrics, params, outputs and model file
+# tracked by the Python client; PQL search and sort on a metric; the runs table; a second run stopped while it
 # runs, and its status timeline.
 #
 # Usage: ./scripts/quickstart.sh            (data in a fresh temp dir; the server stops at the end)
@@ -34,11 +35,18 @@ export MYELIN_HOST="$URL"
 set -x
 "$MYELIN" project create --name quickstart --description "Myelin quickstart"
 "$MYELIN" run -f examples/quickstart.yaml -p quickstart -P script="$ROOT/examples/train.py" -P epochs=8 -w -l
+"$MYELIN" run -f examples/quickstart.yaml -p quickstart -P script="$ROOT/examples/train.py" -P epochs=12 -P lr=0.3 \
+    --name faster -w
+FIRST="$("$MYELIN" ops ls -p quickstart -s created_at -l 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["uuid"])')"
+"$MYELIN" ops metrics -p quickstart "$FIRST"
+"$MYELIN" ops artifacts -p quickstart "$FIRST"
+"$MYELIN" ops ls -p quickstart -q "metrics.loss:<1, status:succeeded" -s "metrics.loss" --columns uuid,name,inputs.lr,metrics.loss
 "$MYELIN" run -f examples/quickstart.yaml -p quickstart -P script="$ROOT/examples/train.py" -P epochs=100 \
     --name second --tags demo,second --json >"$DATA_DIR/second.json"
 UID_="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["uuid"])' "$DATA_DIR/second.json")"
 sleep 2
 "$MYELIN" ops ls -p quickstart
+"$MYELIN" ops compare -p quickstart "$FIRST" "$UID_" --diff
 "$MYELIN" ops stop -p quickstart -uid "$UID_" -y
 sleep 1
 "$MYELIN" ops logs -p quickstart -uid "$UID_"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace, the way CI does:
 #   1. PostgreSQL, Redis and RabbitMQ up (scripts/ensure-services.sh)
-#   2. the Python venv with the official polyaxon CLI (scripts/python-venv.sh)
+#   2. the Python venv: the official polyaxon CLI/SDK, Celery, pytest (scripts/python-venv.sh)
 #   3. cargo build --workspace --locked (the end-to-end tests start the built binaries)
 #   4. cargo nextest run --workspace, then the doc tests
-#   5. the polyaxon compatibility tests (tests/compat) against `myelin server`
+#   5. the Python client's unit tests (clients/python/tests)
+#   6. the compatibility tests (tests/compat: the official polyaxon CLI/SDK and our Python client)
+#      against `myelin server`
 # Prints a summary and exits non-zero if anything failed. Extra arguments go to nextest
 # (e.g. `./scripts/test-all.sh -E 'package(myelin-tracker)'`).
 set -uo pipefail
@@ -35,10 +37,20 @@ step() { # name command...
     return 1
 }
 
+NEXTEST_LOG="$(mktemp -t myelin-nextest.XXXXXX)"
+trap 'rm -f "$NEXTEST_LOG"' EXIT
+
 summary() {
     echo
     echo "==> test-all summary"
     printf '    %s\n' "${results[@]}"
+    # CI keeps only the tail of the output: name the failing tests here, at the very end.
+    if [[ -s "$NEXTEST_LOG" ]] && grep -qE '^\s+(FAIL|FLAKY|TRY [0-9]+ (FAIL|TIMEOUT|SIG[A-Z]+)|TIMEOUT|SIG[A-Z]+|LEAK-FAIL)[ 0-9/]*\[' "$NEXTEST_LOG"; then
+        echo "==> failing or flaky tests (nextest):"
+        grep -E '^\s+(FAIL|FLAKY|TRY [0-9]+ (FAIL|TIMEOUT|SIG[A-Z]+)|TIMEOUT|SIG[A-Z]+|LEAK-FAIL)[ 0-9/]*\[' "$NEXTEST_LOG" | sort -u | sed 's/^/    /'
+        echo "==> their panics:"
+        grep -A3 'panicked at' "$NEXTEST_LOG" | head -60 | sed 's/^/    /'
+    fi
     if ((status == 0)); then echo "==> all steps passed"; else echo "==> SOME STEPS FAILED" >&2; fi
 }
 
@@ -49,9 +61,11 @@ step "build" cargo build --workspace --locked || { summary; exit 1; }
 step "build roundtrip" cargo build -p myelin-spec --example roundtrip --locked || { summary; exit 1; }
 
 # Test suites: run them all, report each.
-step "cargo nextest" cargo nextest run --workspace --locked --no-fail-fast --profile "$NEXTEST_PROFILE" "$@"
+nextest() { cargo nextest run --workspace --locked --no-fail-fast --profile "$NEXTEST_PROFILE" "$@" 2>&1 | tee "$NEXTEST_LOG"; }
+step "cargo nextest" nextest "$@"
 step "doc tests" cargo test --doc --workspace --locked
-step "polyaxon compat" env MYELIN_BIN="$TARGET_DIR/debug/myelin" MYELIN_SPEC_ROUNDTRIP="$TARGET_DIR/debug/examples/roundtrip" \
+step "python client" "$VENV/bin/python" -m unittest discover -s "$ROOT/clients/python/tests"
+step "compat (polyaxon, python client)" env MYELIN_BIN="$TARGET_DIR/debug/myelin" MYELIN_SPEC_ROUNDTRIP="$TARGET_DIR/debug/examples/roundtrip" \
     "$VENV/bin/python" -m pytest "$ROOT/tests/compat" -v -p no:cacheprovider
 
 summary

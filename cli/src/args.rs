@@ -193,11 +193,11 @@ pub enum ProjectCommand {
 /// Paging and filtering of list commands.
 #[derive(Debug, Args)]
 pub struct Page {
-    /// A Polyaxon query (`status:running|queued`).
-    #[arg(short = 'q', long)]
+    /// A Polyaxon query (`metrics.loss:<0.2, status:succeeded`).
+    #[arg(short = 'q', long, allow_hyphen_values = true)]
     pub query: Option<String>,
-    /// Sort fields, `-` for descending (`-created_at`).
-    #[arg(short = 's', long)]
+    /// Sort fields, `-` for descending (`-metrics.loss,created_at`).
+    #[arg(short = 's', long, allow_hyphen_values = true)]
     pub sort: Option<String>,
     #[arg(short = 'l', long)]
     pub limit: Option<u64>,
@@ -211,6 +211,39 @@ pub enum OpsCommand {
     Ls {
         #[command(flatten)]
         page: Page,
+        /// Columns to show: run fields (`name,status,duration`), `inputs.<name>` (or `params.`),
+        /// `outputs.<name>`, `metrics.<name>` (last value).
+        #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
+        columns: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a run's metrics: last, min, max, mean and count per name.
+    Metrics {
+        /// The run (else `-uid`).
+        uuid: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a run's artifacts; with `-d DIR`, download them (or the `--path` below) into DIR.
+    Artifacts {
+        /// The run (else `-uid`).
+        uuid: Option<String>,
+        /// Download into this directory.
+        #[arg(short = 'd', long = "dir", value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+        /// Only this file or folder of the run's artifacts.
+        #[arg(long, default_value = "")]
+        path: String,
+    },
+    /// Compare runs side by side: status, duration, inputs, outputs and metrics.
+    Compare {
+        /// Two or more runs.
+        #[arg(required = true, num_args = 2..)]
+        uuids: Vec<String>,
+        /// Show only the rows that differ.
+        #[arg(long)]
+        diff: bool,
         #[arg(long)]
         json: bool,
     },

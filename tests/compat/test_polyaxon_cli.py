@@ -113,6 +113,29 @@ def test_cli_run_posts_the_operation(server, polyaxon):
     assert "hi" in out.stdout.split(), out.stdout
 
 
+def test_cli_run_watch_and_logs(server, polyaxon):
+    """`polyaxon run -w` follows the statuses until the run is done; `-l` streams its logs."""
+    status, body = server.request("POST", "/api/v1/default/projects/create", {"name": "cli-watch"})
+    assert status == 201, body
+    spec = polyaxon.cwd / "printer.yaml"
+    spec.write_text(
+        POLYAXONFILE.replace(
+            "command: [echo, hi]", "command: [sh, -c, 'for i in 1 2 3; do echo line-$i; sleep 0.3; done']"
+        )
+    )
+    watched = polyaxon.run("run", "-f", str(spec), "-p", "cli-watch", "-w")
+    assert "succeeded" in watched.stdout.lower(), watched.stdout
+    status, page = server.request("GET", "/api/v1/default/cli-watch/runs?limit=10")
+    assert status == 200 and page["count"] == 1, page
+    assert page["results"][0]["status"] == "succeeded", page
+
+    logged = polyaxon.run("run", "-f", str(spec), "-p", "cli-watch", "-l")
+    for i in (1, 2, 3):
+        assert f"line-{i}" in logged.stdout, logged.stdout
+    status, page = server.request("GET", "/api/v1/default/cli-watch/runs?limit=10")
+    assert page["count"] == 2, page
+
+
 def test_sdk_unmanaged_run(server, polyaxon):
     """The SDK creates an unmanaged run and PATCHes inputs/outputs/tags with merge, then ends it."""
     status, body = server.request("POST", "/api/v1/default/projects/create", {"name": "sdk"})

@@ -8,9 +8,14 @@
 //!   and which is killed when the guard drops.
 //! - [`free_port`], [`wait_ready`]: listening ports and readiness polling with a deadline.
 //! - [`fresh_pg_database`]: a uniquely named PostgreSQL database, dropped with its guard.
+//! - [`cluster::Cluster`]: gateway, tracker, scheduler, logs and N executors as processes, isolated
+//!   (fresh database, private RabbitMQ vhost, unique Redis prefix); [`api::RunsApi`]: its REST calls.
 //! - [`database_url`], [`amqp_url`], [`redis_url`]: the real services, from env with loopback defaults.
 
+pub mod api;
+pub mod cluster;
 pub mod proc;
+pub mod vhost;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -16,10 +16,20 @@ const POLL: Duration = Duration::from_millis(300);
 
 /// Prints each status change of the run until it is done; returns the final status.
 pub async fn watch(client: &Client, project: &ProjectRef, uuid: &RunUuid) -> Result<Statuses, Error> {
+    watch_until_done(client, project, uuid, true).await
+}
+
+/// [`watch`]; the final (done) status is printed only when `print_done`.
+async fn watch_until_done(
+    client: &Client,
+    project: &ProjectRef,
+    uuid: &RunUuid,
+    print_done: bool,
+) -> Result<Statuses, Error> {
     let mut last = None;
     loop {
         let run = client.get_run(&project.owner, &project.name, uuid).await?;
-        if last != Some(run.status) {
+        if last != Some(run.status) && (print_done || !run.status.is_done()) {
             output::line(&format!(
                 "{}  {}",
                 output::time(Some(chrono::Utc::now())),
@@ -69,13 +79,19 @@ pub async fn logs(
 }
 
 /// Watches and follows the log at once (`myelin run -w -l`): status changes and log lines
-/// interleaved; returns the final status.
+/// interleaved, the final status printed after the last log line; returns the final status.
 pub async fn watch_and_log(client: &Client, project: &ProjectRef, uuid: &RunUuid) -> Result<Statuses, Error> {
     let logs = logs(client, project, uuid, true);
-    let watch = watch(client, project, uuid);
+    let watch = watch_until_done(client, project, uuid, false);
     let (logged, watched) = tokio::join!(logs, watch);
     logged?;
-    watched
+    let status = watched?;
+    output::line(&format!(
+        "{}  {}",
+        output::time(Some(chrono::Utc::now())),
+        describe(status)
+    ))?;
+    Ok(status)
 }
 
 /// What `run`/`restart` do after submitting: nothing, watch (`-w`), follow the log (`-l`) or

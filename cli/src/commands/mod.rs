@@ -7,6 +7,7 @@ pub mod follow;
 pub mod ops;
 pub mod project;
 pub mod run;
+pub mod tracking;
 
 use myelin_client::Client;
 use myelin_contracts::ListQuery;

@@ -1,4 +1,5 @@
-//! `myelin ops ls|get|statuses|stop|delete` (`-p PROJECT`, `-uid UUID`).
+//! `myelin ops ls|get|statuses|stop|delete|logs|restart|metrics|artifacts|compare` (`-p PROJECT`,
+//! `-uid UUID`).
 
 use myelin_contracts::{Run, RunUuid};
 
@@ -16,32 +17,30 @@ pub async fn run(conn: &Conn, target: &RunTarget, command: OpsCommand) -> Result
         .ok_or_else(|| Error::Usage("which project? pass -p PROJECT (or -p owner/project)".into()))?;
     let (owner, name) = (project.owner.as_str(), project.name.as_str());
     match command {
-        OpsCommand::Ls { page, json } => {
+        OpsCommand::Ls { page, columns, json } => {
             let list = client.list_runs(owner, name, &page.query()).await?;
             if json {
                 return output::json(&list);
-            }
-            let mut table = output::table(&[
-                "uuid", "name", "kind", "status", "created", "started", "finished", "duration",
-            ]);
-            for run in &list.results {
-                table.add_row(vec![
-                    run.uuid.to_string(),
-                    output::opt(run.name.as_deref()),
-                    run.kind.to_string(),
-                    run.status.to_string(),
-                    output::time(Some(run.created_at)),
-                    output::time(run.started_at),
-                    output::time(run.finished_at),
-                    output::duration(run.duration),
-                ]);
             }
             output::line(&format!(
                 "Runs of `{project}`: {} shown, {} in all.",
                 list.results.len(),
                 list.count
             ))?;
+            let table = super::tracking::runs_table(&client, owner, name, &list.results, &columns).await?;
             output::line(&table.to_string())
+        }
+        OpsCommand::Metrics { uuid: given, json } => {
+            let uuid = given_or_target(given.as_deref(), target)?;
+            super::tracking::metrics(&client, owner, name, &uuid, json).await
+        }
+        OpsCommand::Artifacts { uuid: given, dir, path } => {
+            let uuid = given_or_target(given.as_deref(), target)?;
+            super::tracking::artifacts(&client, owner, name, &uuid, &path, dir.as_deref()).await
+        }
+        OpsCommand::Compare { uuids, diff, json } => {
+            let uuids = uuids.iter().map(|u| parse_uuid(u)).collect::<Result<Vec<_>, _>>()?;
+            super::tracking::compare(&client, owner, name, &uuids, diff, json).await
         }
         OpsCommand::Get { json } => {
             let run = client.get_run(owner, name, &uuid(target)?).await?;
@@ -96,10 +95,18 @@ pub async fn run(conn: &Conn, target: &RunTarget, command: OpsCommand) -> Result
 }
 
 fn uuid(target: &RunTarget) -> Result<RunUuid, Error> {
-    let raw = target
-        .uid
-        .as_deref()
+    given_or_target(None, target)
+}
+
+/// The run named on the command line, else by `-uid`.
+fn given_or_target(given: Option<&str>, target: &RunTarget) -> Result<RunUuid, Error> {
+    let raw = given
+        .or(target.uid.as_deref())
         .ok_or_else(|| Error::Usage("which run? pass -uid UUID".into()))?;
+    parse_uuid(raw)
+}
+
+fn parse_uuid(raw: &str) -> Result<RunUuid, Error> {
     raw.parse()
         .map_err(|_| Error::Usage(format!("`{raw}` is not a run uuid")))
 }

@@ -28,6 +28,13 @@ pub enum Error {
         message: String,
         request_id: Option<String>,
     },
+    /// A local file could not be written (downloads).
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// A success answer whose body is not what the endpoint returns.
     #[error("unexpected answer from {url} (status {status}): {message}")]
     Decode { url: String, status: u16, message: String },

@@ -11,12 +11,15 @@
 //! ```
 //!
 //! - [`Client`] — one method per endpoint (projects, runs, run actions, statuses, installation);
+//! - [`Tracker`] — batching, non-blocking metric logging for one run;
 //! - [`error`] — [`Error`], which carries the server's `{code, message, request_id}` and status.
 
 pub mod error;
 mod logs;
 mod projects;
 mod runs;
+pub mod tracker;
+mod tracking;
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
 use reqwest::{Method, RequestBuilder, Url};
@@ -26,6 +29,8 @@ pub use error::Error;
 pub use logs::{Tail, TailEvent};
 use myelin_contracts::installation::Installation;
 pub use runs::RunAction;
+pub use tracker::{TrackError, Tracker, TrackerOptions};
+pub use tracking::{ArtifactTree, EventsQuery};
 
 /// A client of one Myelin server.
 #[derive(Debug, Clone)]

@@ -69,7 +69,7 @@ impl Client {
     }
 
     /// A request to `/streams/v1/polyaxon/<segments...>`.
-    fn stream_request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
+    pub(crate) fn stream_request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty()

@@ -9,6 +9,7 @@
 //! - [`bus`]: the message bus port, with RabbitMQ and in-process adapters.
 //! - [`coord`]: the coordination port (kv, counters, semaphores, pub/sub, streams), Redis and in-process.
 //! - [`blob`]: the blob store port (streamed objects), a local directory and S3.
+//! - [`plx`]: traceml's `.plx` event files, read into collected series.
 
 pub mod blob;
 pub mod bus;
@@ -16,6 +17,7 @@ pub mod coord;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod plx;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

@@ -25,6 +25,10 @@ pub const SCHEDULER_EVENTS_QUEUE: &str = "myelin.scheduler.events";
 /// The queue the logs service consumes run events from.
 pub const LOGS_EVENTS_QUEUE: &str = "myelin.logs.events";
 
+/// Reason of the `starting` condition an executor reports when a task comes back after the worker
+/// holding it was lost: the attempt starts over (the tracker accepts it on a starting or running run).
+pub const REDELIVERED_REASON: &str = "redelivered";
+
 /// The name of a run's queue when the Polyaxonfile names none.
 pub const DEFAULT_RUN_QUEUE: &str = "default";
 

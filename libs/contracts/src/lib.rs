@@ -13,8 +13,10 @@
 //! - [`list`]: `{count, results, previous, next}` pages and their query.
 //! - [`events`]: bus envelope, exchange name, routing keys and typed payloads.
 //! - [`execution`]: dispatched runs, status reports, run queues and log stream keys.
+//! - [`tracking`]: metric/event ingestion and reads, collected series, summaries, lineage.
 //! - [`installation`]: `V1Installation`, `V1Compatibility`, `V1Version`.
 
+pub mod artifacts;
 pub mod events;
 pub mod execution;
 pub mod headers;
@@ -25,6 +27,7 @@ pub mod logs;
 pub mod project;
 pub mod run;
 pub mod status;
+pub mod tracking;
 
 pub use events::Envelope;
 pub use ids::{ProjectUuid, RunUuid};

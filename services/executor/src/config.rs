@@ -52,6 +52,9 @@ pub struct Settings {
     pub shutdown_grace_secs: u64,
     /// Seconds a run's lease lives without renewal; a redelivered run waits for it to lapse.
     pub lease_secs: u64,
+    /// How often a running attempt's traceml event files (`events/<kind>/<name>.plx`) are checked
+    /// for changes and collected (they are collected once more when it ends).
+    pub collect_interval_ms: u64,
     /// Entries kept (about) in a run's live log stream.
     pub log_stream_max_len: usize,
     pub http: HttpLimits,
@@ -79,6 +82,7 @@ impl Default for Settings {
             kill_grace_secs: 10,
             shutdown_grace_secs: 30,
             lease_secs: 15,
+            collect_interval_ms: 2000,
             log_stream_max_len: 100_000,
             http: HttpLimits::default(),
             telemetry: TelemetrySettings::default(),

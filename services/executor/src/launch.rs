@@ -9,7 +9,9 @@
 //!   `POLYAXON_ARTIFACTS_ROOT`, and `POLYAXON_CONTEXT_ROOT`: a managed client writes its artifacts
 //!   under `<context root>/artifacts/<uuid>`, so the context root is the parent of an artifacts root
 //!   named `artifacts` (the default); for another name it is `<artifacts root>/.polyaxon-context`,
-//!   where `artifacts/<uuid>` is a symlink to the run's directory.
+//!   where `artifacts/<uuid>` is a symlink to the run's directory; `POLYAXON_COLLECT_ARTIFACTS=true`
+//!   and `POLYAXON_COLLECT_RESOURCES=true`, so `tracking.log_metrics` writes traceml event files
+//!   there ([`crate::collector`] ingests them).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -91,6 +93,10 @@ fn platform_env(ctx: &Context, run: &ExecuteRun, dir: &Path) -> BTreeMap<String,
         ("POLYAXON_HOST".into(), ctx.public_host.clone()),
         ("POLYAXON_IS_MANAGED".into(), "true".into()),
         ("POLYAXON_API_VERSION".into(), "v1".into()),
+        // As Polyaxon's agent does: the client writes its events (and resource usage) as traceml
+        // files in the run's directory, which the collector ingests.
+        ("POLYAXON_COLLECT_ARTIFACTS".into(), "true".into()),
+        ("POLYAXON_COLLECT_RESOURCES".into(), "true".into()),
         (
             "POLYAXON_RUN_INSTANCE".into(),
             format!("{}.{}.runs.{uuid}", run.owner, run.project),
@@ -190,6 +196,7 @@ mod tests {
         assert!(!env.contains_key("POLYAXON_AUTH_TOKEN"));
         assert_eq!(env["POLYAXON_RUN_INSTANCE"], format!("acme.demo.runs.{}", run.run));
         assert_eq!(env["POLYAXON_IS_MANAGED"], "true");
+        assert_eq!(env["POLYAXON_COLLECT_ARTIFACTS"], "true");
         assert_eq!(env["POLYAXON_HOST"], "http://h:8000");
         // The polyaxon client's artifacts path `<context root>/artifacts/<uuid>` is the run directory.
         assert_eq!(

@@ -16,6 +16,7 @@
 //! [`App`] ties them together: `App::build(settings, deps)` then `router()` + `spawn_background()`
 //! (embedded in `myelin server`), or `run_until_stopped()` (the `executor` binary).
 
+pub mod collector;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -44,6 +45,7 @@ use tokio_util::sync::CancellationToken;
 pub use config::Settings;
 pub use error::Error;
 
+use crate::collector::Collector;
 use crate::lease::Leases;
 use crate::report::Reporter;
 use crate::runtime::{ProcessRuntime, Runtime};
@@ -168,6 +170,7 @@ impl App {
             hostname: settings.hostname.clone(),
             kill_grace: Duration::from_secs(settings.kill_grace_secs),
             log_stream_max_len: settings.log_stream_max_len,
+            collector: Collector::new(self.bus.clone(), Duration::from_millis(settings.collect_interval_ms)),
             shutdown: shutdown.clone(),
         };
         let mut worker = Worker::new(

@@ -14,7 +14,7 @@ pub mod reason {
     /// `starting`: the executor took the task.
     pub const STARTING: &str = "ExecutorStarting";
     /// `starting`: the task came back after the worker holding it was lost; the run starts over.
-    pub const REDELIVERED: &str = "redelivered";
+    pub const REDELIVERED: &str = myelin_contracts::execution::REDELIVERED_REASON;
     /// `running`: the workload started.
     pub const RUNNING: &str = "ExecutorRunning";
     /// `succeeded`: exit code 0.
@@ -104,14 +104,7 @@ impl Reporter {
 
     async fn publish(&self, report: &RunStatusReport, task_id: &str) -> Result<(), Error> {
         let envelope = Envelope::new(RUN_STATUS_REPORTED, report, Some(task_id.to_owned()))?;
-        let mut message = OutgoingMessage::json(&envelope)?;
-        message.properties.message_id = Some(envelope.id.to_string());
-        message.properties.correlation_id = Some(task_id.to_owned());
-        message
-            .properties
-            .headers
-            .insert("type".into(), RUN_STATUS_REPORTED.into());
-        myelin_common::telemetry::inject_context(&mut message.properties.headers);
+        let message = OutgoingMessage::envelope(&envelope)?;
         Ok(self.bus.publish(EVENTS_EXCHANGE, RUN_STATUS_REPORTED, message).await?)
     }
 }

@@ -5,7 +5,8 @@
 //!    waiting while another live executor holds it (see [`crate::lease`]).
 //! 3. Report `starting` (reason `redelivered` when a previous worker was lost holding the task: the
 //!    attempt starts over from the beginning), prepare the directory, start the workload, report
-//!    `running`, ship every output line to the run's log stream.
+//!    `running`, ship every output line to the run's log stream, and collect the traceml event files
+//!    it writes ([`crate::collector`]).
 //! 4. Race the workload's exit, `timeout_secs` and the task's cancellation. A timeout or a revoke
 //!    kills the process group (SIGTERM, SIGKILL after the grace period).
 //! 5. Wait for the last lines to be shipped, record and publish the final status: `succeeded` (exit 0),
@@ -29,6 +30,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::collector::Collector;
 use crate::launch;
 use crate::lease::Leases;
 use crate::logship::Shipper;
@@ -48,6 +50,8 @@ pub struct ExecuteRunTask {
     pub hostname: String,
     pub kill_grace: Duration,
     pub log_stream_max_len: usize,
+    /// Publishes the tracking events the workload writes.
+    pub collector: Collector,
     /// The worker's shutdown: a cancellation seen while it is cancelled is a hard stop, not a revoke.
     pub shutdown: CancellationToken,
 }
@@ -158,6 +162,7 @@ impl ExecuteRunTask {
         self.progress(ctx, run, Statuses::Running, reason::RUNNING, &running)
             .await;
         let shipping = workload.take_output().map(|lines| tokio::spawn(shipper.ship(lines)));
+        let collecting = self.collector.watch(run, &launch::run_dir(&self.launch, run));
 
         let timeout = run.timeout_secs.filter(|secs| *secs > 0);
         let deadline = async {
@@ -181,6 +186,7 @@ impl ExecuteRunTask {
         {
             tracing::warn!("output still open after the workload ended; not waiting for more lines");
         }
+        collecting.finish().await;
         let (status, reason, message) = match race {
             Race::Exited if exit.is_success() => (Statuses::Succeeded, reason::SUCCEEDED, exit.to_string()),
             Race::Exited => (Statuses::Failed, reason::FAILED, exit.to_string()),

@@ -227,3 +227,56 @@ async fn a_malformed_run_is_rejected_without_reports() {
     let left = tokio::time::timeout(Duration::from_millis(300), consumer.next()).await;
     assert!(left.is_err(), "the malformed task must not come back");
 }
+
+#[tokio::test]
+async fn traceml_event_files_are_collected_while_running_and_at_the_end() {
+    use myelin_common::bus::{QueueSpec, SharedBus};
+    use myelin_contracts::events::EVENTS_EXCHANGE;
+    use myelin_contracts::tracking::{EventKind, RUN_EVENTS_COLLECTED, SeriesCollected};
+
+    let bus: SharedBus = Arc::new(MemoryBus::new());
+    let mut h = Harness::prepare(bus.clone(), Arc::new(MemoryCoord::new())).await;
+    h.settings.collect_interval_ms = 100;
+    let queue = common::unique("test.collected");
+    let mut spec = QueueSpec::durable(&queue);
+    spec.durable = false;
+    spec.auto_delete = true;
+    bus.declare_queue(&spec).await.unwrap();
+    bus.bind_queue(&queue, EVENTS_EXCHANGE, RUN_EVENTS_COLLECTED)
+        .await
+        .unwrap();
+    let mut collected = bus.consume(&queue, Default::default()).await.unwrap();
+    h.start_executor().await;
+
+    // Two points, a pause long enough for a periodic pass, then a third point just before exiting.
+    let run = h.run(
+        "mkdir -p events/metric && printf 'timestamp|step|metric\\n2018-12-11T10:24:57|1|0.5\\n2018-12-11T10:25:57|2|0.25\\n' > events/metric/loss.plx \
+         && sleep 0.5 && printf '2018-12-11T10:26:57|3|0.125\\n' >> events/metric/loss.plx",
+    );
+    h.dispatch(&run).await;
+    let reports = h.reports_until_done(&run.run).await;
+    assert_eq!(statuses(&reports).last(), Some(&Succeeded));
+
+    let mut seen = Vec::new();
+    while seen.last().map(|s: &SeriesCollected| s.points.len()) != Some(3) {
+        let delivery = tokio::time::timeout(PATIENCE, collected.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let envelope: myelin_contracts::Envelope = serde_json::from_slice(&delivery.body).unwrap();
+        let series: SeriesCollected = envelope.payload_as().unwrap();
+        delivery.ack().await.unwrap();
+        assert_eq!(
+            (series.run, series.kind, series.name.as_str()),
+            (run.run, EventKind::Metric, "loss")
+        );
+        seen.push(series);
+    }
+    assert!(seen.len() >= 2, "a periodic pass and a final one: {seen:?}");
+    assert_eq!(seen[0].points.len(), 2, "the periodic pass saw the first two points");
+    let last = seen.last().unwrap();
+    assert_eq!(last.points[2].step, Some(3));
+    assert_eq!(last.points[2].value, serde_json::json!(0.125));
+    h.stop().await;
+}

@@ -21,6 +21,10 @@ pub struct Settings {
     pub logs_urls: Vec<String>,
     /// Body size limit and request timeout of the public listener.
     pub http: HttpLimits,
+    /// Body size limit and timeout of artifact uploads (`POST .../runs/{uuid}/artifact`,
+    /// `.../artifacts`, `.../artifacts/upload`), which the logs service streams to the blob store;
+    /// the timeout also bounds the wait for the upstream's answer to an upload.
+    pub uploads: HttpLimits,
     /// How long an upstream may take to send its response head before the gateway answers 504.
     pub upstream_timeout_secs: u64,
     /// How often every HTTP replica's `/readyz` is checked.
@@ -39,6 +43,10 @@ impl Default for Settings {
             tracker_urls: vec!["http://127.0.0.1:8101".to_owned()],
             logs_urls: vec!["http://127.0.0.1:8103".to_owned()],
             http: HttpLimits::default(),
+            uploads: HttpLimits {
+                request_timeout_secs: 3600,
+                body_limit_bytes: usize::try_from(5u64 * 1024 * 1024 * 1024 + 1024 * 1024).unwrap_or(usize::MAX),
+            },
             upstream_timeout_secs: 30,
             health_interval_ms: 1000,
             installation_key: None,

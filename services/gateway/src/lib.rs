@@ -57,6 +57,7 @@ impl Deps {
 pub struct State {
     backends: Vec<(Service, upstream::Backend)>,
     upstream_timeout: Duration,
+    upload_timeout: Duration,
     stopping: AtomicBool,
     installation: Installation,
     openapi: http::openapi::Cache,
@@ -69,6 +70,11 @@ impl State {
             .iter()
             .find(|(s, _)| *s == service)
             .map(|(_, backend)| backend)
+    }
+
+    /// How long an upload may take to be answered.
+    pub fn upload_timeout(&self) -> Duration {
+        self.upload_timeout
     }
 
     /// True once shutdown has started.
@@ -120,11 +126,12 @@ impl App {
         let state = Arc::new(State {
             backends,
             upstream_timeout: settings.upstream_timeout(),
+            upload_timeout: Duration::from_secs(settings.uploads.request_timeout_secs),
             stopping: AtomicBool::new(false),
             installation,
             openapi: http::openapi::Cache::default(),
         });
-        let router = http::router(Arc::clone(&state), &settings.http);
+        let router = http::router(Arc::clone(&state), &settings.http, &settings.uploads);
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -56,12 +56,26 @@ async fn forward_inner(state: &Shared, request: Request<Body>) -> Result<Respons
     // The upstream sees what it would see over HTTP: no gateway-side extensions.
     parts.extensions = Extensions::new();
 
-    let response = backend
-        .send(Request::from_parts(parts, body), state.upstream_timeout)
-        .await?;
+    // An upload is answered once the whole body is stored: it gets the upload timeout.
+    let timeout = if parts.method == http::Method::POST && is_upload(&path) {
+        state.upload_timeout()
+    } else {
+        state.upstream_timeout
+    };
+    let response = backend.send(Request::from_parts(parts, body), timeout).await?;
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     Ok(Response::from_parts(parts, body))
+}
+
+/// Whether `path` is one of [`crate::http::UPLOAD_PATHS`].
+fn is_upload(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    matches!(
+        segments.as_slice(),
+        ["", "streams", "v1", _, _, _, "runs", _, "artifact" | "artifacts"]
+            | ["", "streams", "v1", _, _, _, "runs", _, "artifacts", "upload"]
+    )
 }
 
 /// Removes hop-by-hop headers, including those the `Connection` header names.
@@ -84,6 +98,15 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_paths_are_recognised() {
+        assert!(is_upload("/streams/v1/polyaxon/default/demo/runs/abc/artifact"));
+        assert!(is_upload("/streams/v1/polyaxon/default/demo/runs/abc/artifacts"));
+        assert!(is_upload("/streams/v1/polyaxon/default/demo/runs/abc/artifacts/upload"));
+        assert!(!is_upload("/streams/v1/polyaxon/default/demo/runs/abc/artifacts/tree"));
+        assert!(!is_upload("/streams/v1/polyaxon/default/demo/runs/abc/logs"));
+    }
 
     #[test]
     fn strips_hop_by_hop_headers() {

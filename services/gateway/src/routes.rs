@@ -11,7 +11,7 @@ use std::fmt;
 pub enum Service {
     /// Projects, runs, statuses (`services/tracker`).
     Tracker,
-    /// Run logs: history and live tail (`services/logs`).
+    /// Run logs (history and live tail) and run artifacts (`services/logs`).
     Logs,
 }
 
@@ -63,9 +63,29 @@ pub const ROUTES: &[Route] = &[
         service: Service::Tracker,
         owner_at: OwnerAt::Api,
     },
+    // Metric and event reads, one run (`runs/{uuid}/events/{kind}`) or several (`runs/multi/events/{kind}`).
+    Route {
+        prefix: "/streams/v1/",
+        pattern: Some("/streams/v1/*/*/*/runs/*/events"),
+        service: Service::Tracker,
+        owner_at: OwnerAt::Streams,
+    },
     Route {
         prefix: "/streams/v1/",
         pattern: Some("/streams/v1/*/*/*/runs/*/logs"),
+        service: Service::Logs,
+        owner_at: OwnerAt::Streams,
+    },
+    // Run artifacts: one file (`.../artifact`), a directory, its tree and uploads (`.../artifacts[/...]`).
+    Route {
+        prefix: "/streams/v1/",
+        pattern: Some("/streams/v1/*/*/*/runs/*/artifact"),
+        service: Service::Logs,
+        owner_at: OwnerAt::Streams,
+    },
+    Route {
+        prefix: "/streams/v1/",
+        pattern: Some("/streams/v1/*/*/*/runs/*/artifacts"),
         service: Service::Logs,
         owner_at: OwnerAt::Streams,
     },
@@ -159,6 +179,15 @@ mod tests {
             resolve("/streams/v1/polyaxon/default/demo/runs/x/logsx").map(|r| r.service),
             Some(Service::Tracker)
         );
+        assert_eq!(
+            resolve("/streams/v1/polyaxon/default/demo/runs/multi/events/metric").map(|r| r.service),
+            Some(Service::Tracker)
+        );
+        assert_eq!(
+            resolve("/streams/v1/polyaxon/default/demo/runs/multi/events/metric")
+                .and_then(|r| r.owner("/streams/v1/polyaxon/default/demo/runs/multi/events/metric")),
+            Some("default")
+        );
         assert!(resolve("/internal/openapi.json").is_none());
         assert!(resolve("/api/v2/x").is_none());
 
@@ -170,5 +199,31 @@ mod tests {
         assert_eq!(owner("/api/v1/acme"), None);
         assert_eq!(owner("/api/v1//x"), None);
         assert_eq!(owner("/streams/v1/polyaxon"), None);
+    }
+
+    #[test]
+    fn artifact_paths_go_to_logs_and_events_stay_with_the_tracker() {
+        let run = "/streams/v1/polyaxon/acme/demo/runs/0123456789abcdef0123456789abcdef";
+        for tail in [
+            "artifact",
+            "artifact?path=outputs/model.bin",
+            "artifacts",
+            "artifacts/tree",
+            "artifacts/upload",
+        ] {
+            let path = format!("{run}/{tail}");
+            let path = path.split('?').next().unwrap();
+            assert_eq!(resolve(path).map(|r| r.service), Some(Service::Logs), "{path}");
+            assert_eq!(resolve(path).and_then(|r| r.owner(path)), Some("acme"), "{path}");
+        }
+        for path in [
+            format!("{run}/artifactsx"),
+            format!("{run}/artifact_lineage"),
+            format!("{run}/events/metric"),
+            "/streams/v1/polyaxon/acme/demo/runs/multi/events/metric".to_owned(),
+            "/streams/v1/polyaxon/acme/demo/runs/artifacts".to_owned(),
+        ] {
+            assert_eq!(resolve(&path).map(|r| r.service), Some(Service::Tracker), "{path}");
+        }
     }
 }

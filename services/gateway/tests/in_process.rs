@@ -161,3 +161,55 @@ async fn readiness_turns_false_when_shutdown_starts() {
     );
     assert_eq!(call(&router, get("/healthz")).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn artifact_uploads_get_their_own_body_limit() {
+    use axum::routing::post;
+    // A logs upstream that counts what it receives.
+    // (A body cut by the gateway's limit fails to read: the upstream answers 413, as the logs service does.)
+    let count = |body: Body| async move {
+        match body.collect().await {
+            Ok(bytes) => (StatusCode::OK, bytes.to_bytes().len().to_string()),
+            Err(err) => (StatusCode::PAYLOAD_TOO_LARGE, err.to_string()),
+        }
+    };
+    let logs = Router::new()
+        .route("/streams/v1/{ns}/{owner}/{project}/runs/{uuid}/artifact", post(count))
+        .route(
+            "/streams/v1/{ns}/{owner}/{project}/runs/{uuid}/artifacts/tree",
+            post(count),
+        )
+        .layer(axum::extract::DefaultBodyLimit::disable());
+    let mut settings = support::settings();
+    settings.http.body_limit_bytes = 1024 * 1024;
+    settings.uploads.body_limit_bytes = 8 * 1024 * 1024;
+    let app = App::build(
+        settings,
+        Deps {
+            tracker: Upstream::InProcess(support::upstream_app("inproc")),
+            logs: Upstream::InProcess(logs),
+        },
+    )
+    .await
+    .unwrap();
+    let router = app.router();
+    let big = || Body::from(vec![7u8; 4 * 1024 * 1024]);
+    let upload = Request::post("/streams/v1/polyaxon/acme/demo/runs/abc/artifact")
+        .body(big())
+        .unwrap();
+    let (status, _, body) = call(&router, upload).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!(4 * 1024 * 1024));
+    // The same size elsewhere is over the common limit.
+    let other = Request::post("/streams/v1/polyaxon/acme/demo/runs/abc/artifacts/tree")
+        .body(big())
+        .unwrap();
+    let (status, _, body) = call(&router, other).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    // And an upload over the upload limit is refused too.
+    let huge = Request::post("/streams/v1/polyaxon/acme/demo/runs/abc/artifact")
+        .body(Body::from(vec![7u8; 9 * 1024 * 1024]))
+        .unwrap();
+    let (status, _, body) = call(&router, huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+}

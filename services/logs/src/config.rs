@@ -55,7 +55,36 @@ pub struct Settings {
     /// The queue run events are consumed from (bound to `myelin.events`); replicas share it.
     pub events_queue: String,
     pub http: HttpLimits,
+    /// Run artifacts: upload limits.
+    pub artifacts: ArtifactSettings,
     pub telemetry: TelemetrySettings,
+}
+
+/// Limits of the run artifact routes (`MYELIN_LOGS__ARTIFACTS__*`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ArtifactSettings {
+    /// Largest upload accepted (the file, or the `.tar.gz` before unpacking); larger ones get a
+    /// 413 `logs.artifact_too_large` and nothing is stored. Also the body limit of the upload routes.
+    pub max_upload_bytes: u64,
+    /// Most bytes an uploaded archive may unpack to (guards against archive bombs).
+    pub max_unpacked_bytes: u64,
+    /// Seconds an upload request may take (the common request timeout is too short for big files).
+    pub upload_timeout_secs: u64,
+    /// Uploaded `events/<kind>/<name>.plx` files larger than this are stored but not ingested.
+    pub max_ingest_bytes: u64,
+}
+
+impl Default for ArtifactSettings {
+    fn default() -> Self {
+        const GIB: u64 = 1024 * 1024 * 1024;
+        Self {
+            max_upload_bytes: 5 * GIB,
+            max_unpacked_bytes: 20 * GIB,
+            upload_timeout_secs: 3600,
+            max_ingest_bytes: 256 * 1024 * 1024,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -83,6 +112,7 @@ impl Default for Settings {
             prefetch: 16,
             events_queue: LOGS_EVENTS_QUEUE.to_owned(),
             http: HttpLimits::default(),
+            artifacts: ArtifactSettings::default(),
             telemetry: TelemetrySettings::default(),
         }
     }
@@ -121,12 +151,15 @@ mod tests {
     fn environment_overrides_and_selects_s3() {
         Jail::expect_with(|jail| {
             jail.set_env("MYELIN_LOGS__CHUNK_LINES", "10");
+            jail.set_env("MYELIN_LOGS__ARTIFACTS__MAX_UPLOAD_BYTES", "1048576");
             jail.set_env("MYELIN_LOGS__BLOB__KIND", "s3");
             jail.set_env("MYELIN_LOGS__BLOB__BUCKET", "logs");
             jail.set_env("MYELIN_LOGS__BLOB__ENDPOINT", "http://127.0.0.1:9000");
             jail.set_env("MYELIN_LOGS__BLOB__SECRET_KEY", "s3cr3t");
             let settings: Settings = myelin_common::settings::load(SERVICE, None).unwrap();
             assert_eq!(settings.chunk_lines, 10);
+            assert_eq!(settings.artifacts.max_upload_bytes, 1024 * 1024);
+            assert_eq!(settings.artifacts.upload_timeout_secs, 3600);
             assert_eq!(settings.listen, SocketAddr::from(([127, 0, 0, 1], 8103)));
             let BlobSettings::S3(s3) = &settings.blob else {
                 panic!("expected s3, got {:?}", settings.blob)

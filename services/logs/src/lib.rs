@@ -8,11 +8,13 @@
 //! - [`store`]: chunks, live streams, run states, follow claims and the registry, behind the ports;
 //! - [`ingest`]: run events → following runs → chunk files;
 //! - [`http`]: routes, the OpenAPI document;
+//! - [`artifacts`]: run artifacts on the blob store (upload, download, tree, delete, `.plx` ingestion);
 //! - [`error`]: [`Error`] and its HTTP answers.
 //!
 //! [`App`] ties them together: `App::build(settings, deps)` then `router()` (embedded in the
 //! gateway) + `spawn_background()`, or `run_until_stopped()` (the `logs` binary).
 
+pub mod artifacts;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -49,6 +51,7 @@ pub struct Deps {
 pub struct App {
     settings: Arc<Settings>,
     state: AppState,
+    artifacts: artifacts::State,
 }
 
 impl App {
@@ -60,6 +63,7 @@ impl App {
             chunk_lines: settings.chunk_lines(),
             tail_poll: settings.tail_poll(),
         };
+        let artifacts = artifacts::State::new(deps.blob.clone(), deps.bus.clone(), settings.artifacts.clone());
         let state = AppState {
             store: LogStore::new(deps.blob, deps.coord),
             bus: deps.bus,
@@ -69,12 +73,18 @@ impl App {
         Ok(App {
             settings: Arc::new(settings),
             state,
+            artifacts,
         })
     }
 
     /// Every route, with its state and without the common layers (the caller adds them, once).
     pub fn router(&self) -> axum::Router {
-        http::router(self.state.clone())
+        self.routes().merge(artifacts::upload_router(self.artifacts.clone()))
+    }
+
+    /// Every route but the uploads (which have their own body limit and timeout).
+    fn routes(&self) -> axum::Router {
+        http::router(self.state.clone()).merge(artifacts::router(self.artifacts.clone()))
     }
 
     /// The store (tests and tools).
@@ -120,7 +130,10 @@ impl App {
         // A child token: the background work also stops when the server fails on its own.
         let stop = shutdown.child_token();
         let background = self.spawn_background(stop.clone());
-        let router = myelin_common::http::common_layers(self.router(), &self.settings.http);
+        let uploads = artifacts::upload_router(self.artifacts.clone());
+        let upload_limits = artifacts::upload_limits(&self.settings.artifacts);
+        let router = myelin_common::http::common_layers(self.routes(), &self.settings.http)
+            .merge(myelin_common::http::common_layers(uploads, &upload_limits));
         let served = myelin_common::http::serve(listener, router, shutdown).await;
         stop.cancel();
         background

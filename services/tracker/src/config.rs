@@ -8,6 +8,7 @@ use myelin_common::http::HttpLimits;
 use myelin_common::settings::secret;
 use myelin_common::telemetry::TelemetrySettings;
 use myelin_contracts::execution::TRACKER_STATUS_QUEUE;
+use myelin_contracts::tracking::TRACKER_COLLECTED_QUEUE;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,7 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     /// The queue status reports are consumed from (shared by the replicas; tests use their own).
     pub status_reports_queue: String,
+    pub tracking: TrackingSettings,
     /// The owner that exists out of the box.
     pub default_owner: String,
     pub telemetry: TelemetrySettings,
@@ -51,6 +53,7 @@ impl Default for Settings {
             http: HttpLimits::default(),
             outbox: OutboxSettings::default(),
             status_reports_queue: TRACKER_STATUS_QUEUE.into(),
+            tracking: TrackingSettings::default(),
             default_owner: "default".into(),
             telemetry: TelemetrySettings::default(),
         }
@@ -72,6 +75,27 @@ impl Default for OutboxSettings {
         Self {
             poll_interval_ms: 200,
             batch_size: 100,
+        }
+    }
+}
+
+/// Metric and event tracking (`MYELIN_TRACKER__TRACKING__*`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrackingSettings {
+    /// Most points (metrics and events) one ingestion request may carry; more is a 413
+    /// `tracker.batch_too_large`.
+    pub max_batch_points: usize,
+    /// The queue collected series (`run.events.collected`) are consumed from (shared by the replicas;
+    /// tests use their own).
+    pub collected_queue: String,
+}
+
+impl Default for TrackingSettings {
+    fn default() -> Self {
+        Self {
+            max_batch_points: 100_000,
+            collected_queue: TRACKER_COLLECTED_QUEUE.into(),
         }
     }
 }

@@ -42,6 +42,33 @@ pub enum Error {
     /// The request body is larger than the limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The `query` (or `sort`) parameter of a list is not valid PQL.
+    #[error("invalid `{param}`: {error}")]
+    InvalidQuery {
+        param: &'static str,
+        error: myelin_pql::PqlError,
+    },
+    /// A metric value is not a finite number (NaN, ±inf, a string...).
+    #[error("{field}[{index}] (`{name}`): the value must be a finite number")]
+    InvalidMetric {
+        field: &'static str,
+        index: usize,
+        name: String,
+    },
+    /// A metric or event name breaks the name rules.
+    #[error("{field}[{index}]: invalid name `{name}`: {reason}")]
+    InvalidEventName {
+        field: &'static str,
+        index: usize,
+        name: String,
+        reason: String,
+    },
+    /// A batch holds more points than `tracking.max_batch_points`.
+    #[error("the batch holds {points} points; at most {max_points} are accepted at once")]
+    BatchTooLarge { points: usize, max_points: usize },
+    /// No lineage artifact with this name on the run.
+    #[error("the run has no lineage artifact named `{0}`")]
+    ArtifactNotFound(String),
     /// The database failed.
     #[error("database error: {0}")]
     Db(#[from] DbErr),
@@ -98,6 +125,32 @@ impl From<Error> for ApiError {
                 }
             }
             Error::PayloadTooLarge(_) => ApiError::new(ErrorCode::PayloadTooLarge, "http.payload_too_large", message),
+            Error::InvalidQuery { param, error } => {
+                let code = if param == "sort" {
+                    "tracker.invalid_sort"
+                } else {
+                    "tracker.invalid_query"
+                };
+                ApiError::bad_request(code, message).with_details(json!({
+                    "field": param,
+                    "pql_code": error.code,
+                    "position": error.position,
+                    "term": error.field,
+                }))
+            }
+            Error::InvalidMetric { field, index, name } => ApiError::bad_request("tracker.invalid_metric", message)
+                .with_details(json!({ "field": field, "index": index, "name": name })),
+            Error::InvalidEventName { field, index, name, .. } => {
+                ApiError::bad_request("tracker.invalid_event_name", message)
+                    .with_details(json!({ "field": field, "index": index, "name": name }))
+            }
+            Error::BatchTooLarge { points, max_points } => {
+                ApiError::new(ErrorCode::PayloadTooLarge, "tracker.batch_too_large", message)
+                    .with_details(json!({ "points": points, "max_points": max_points }))
+            }
+            Error::ArtifactNotFound(name) => {
+                ApiError::not_found("tracker.artifact_not_found", message).with_details(json!({ "name": name }))
+            }
             Error::Db(_) | Error::Json(_) | Error::Corrupt(_) => ApiError::internal(message),
         }
     }

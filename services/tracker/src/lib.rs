@@ -8,7 +8,7 @@
 //! - [`domain`]: pure logic — lifecycle rules, list parameters, run construction and patches;
 //! - [`store`]: sea-orm entities, migrations, repository functions (one transaction per change,
 //!   outbox row included);
-//! - [`bus`]: the outbox relay and the status-report consumer;
+//! - [`bus`]: the outbox relay, the status-report and collected-series consumers;
 //! - [`error`]: [`Error`] and its HTTP answers.
 //!
 //! [`App`] ties them together: `App::build(settings, deps)` then `router()` (embedded in the
@@ -36,6 +36,7 @@ pub use config::Settings;
 pub use context::RequestContext;
 pub use error::Error;
 
+use crate::bus::collected::Collected;
 use crate::bus::relay::Relay;
 use crate::bus::status_reports::StatusReports;
 use crate::http::AppState;
@@ -65,6 +66,7 @@ impl App {
             store: Store::new(deps.db, wake.clone()),
             bus: deps.bus,
             ready: Arc::new(AtomicBool::new(true)),
+            tracking: Arc::new(settings.tracking.clone()),
         };
         Ok(App {
             settings: Arc::new(settings),
@@ -84,9 +86,9 @@ impl App {
         &self.state.store
     }
 
-    /// Starts the outbox relay and the status-report consumer; they stop when `shutdown` is
-    /// cancelled (the consumer after the report in hand, the relay after a last round, so it
-    /// publishes what the consumer committed).
+    /// Starts the outbox relay and the status-report and collected-series consumers; they stop when
+    /// `shutdown` is cancelled (the consumers after the message in hand, the relay after a last round,
+    /// so it publishes what the consumers committed).
     pub fn spawn_background(&self, shutdown: CancellationToken) -> JoinHandle<()> {
         let relay = Relay::new(
             self.state.store.clone(),
@@ -99,10 +101,19 @@ impl App {
             self.state.bus.clone(),
             self.settings.status_reports_queue.clone(),
         );
+        let collected = Collected::new(
+            self.state.store.clone(),
+            self.state.bus.clone(),
+            self.settings.tracking.collected_queue.clone(),
+        );
         tokio::spawn(async move {
             let relay_stop = CancellationToken::new();
             let relay = tokio::spawn(relay.run(relay_stop.clone()));
+            let collected = tokio::spawn(collected.run(shutdown.clone()));
             reports.run(shutdown).await;
+            if let Err(err) = collected.await {
+                tracing::error!(error = %err, "collected-series consumer task failed");
+            }
             relay_stop.cancel();
             if let Err(err) = relay.await {
                 tracing::error!(error = %err, "outbox relay task failed");

@@ -17,6 +17,7 @@
 
 pub mod amqp;
 pub mod memory;
+pub mod subscription;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -123,6 +124,20 @@ impl OutgoingMessage {
         let mut msg = Self::new(serde_json::to_vec(value)?);
         msg.properties.content_type = Some("application/json".into());
         msg.properties.content_encoding = Some("utf-8".into());
+        Ok(msg)
+    }
+
+    /// A persistent JSON message carrying a bus event `envelope` as every Myelin publisher sends
+    /// it: `message_id` = the event id, `correlation_id` from the envelope, a `type` header with the
+    /// event type, and the current trace context in the headers.
+    pub fn envelope(envelope: &myelin_contracts::Envelope) -> std::result::Result<Self, serde_json::Error> {
+        let mut msg = Self::json(envelope)?;
+        msg.properties.message_id = Some(envelope.id.to_string());
+        msg.properties.correlation_id = envelope.correlation_id.clone();
+        msg.properties
+            .headers
+            .insert("type".into(), envelope.type_.clone().into());
+        crate::telemetry::inject_context(&mut msg.properties.headers);
         Ok(msg)
     }
 }

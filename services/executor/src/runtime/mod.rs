@@ -5,6 +5,7 @@
 //! (taken once with [`Workload::take_output`]); it closes when both output streams reached their end.
 //! [`process::ProcessRuntime`] runs the workload as a local child process in its own process group.
 
+pub mod deathsig;
 pub mod lines;
 pub mod process;
 

@@ -2,11 +2,13 @@
 //!
 //! - Environment: the executor's own, minus its settings variables (`MYELIN_<SERVICE>__*`, which may
 //!   hold secrets), plus [`Launch::env`]. Stdin is `/dev/null`; stdout and stderr are piped and read
-//!   line by line ([`super::lines`]).
+//!   line by line ([`super::lines`]). The program is started through [`super::deathsig`], so it
+//!   dies with the executor.
 //! - Stopping: SIGTERM to the whole group, then SIGKILL to the group once `grace` has passed while
 //!   any member is alive. When the leader exits on its own, what is left of its group is killed
 //!   (a job ends with its main process), and so is the group of a workload dropped unfinished.
 
+use std::ffi::OsString;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
@@ -19,6 +21,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::deathsig;
 use super::lines::{self, MAX_LINE_BYTES};
 use super::{Error, Exit, Launch, LogLine, Runtime, Stream, Workload};
 
@@ -59,7 +62,25 @@ impl Runtime for ProcessRuntime {
         if spec.program.is_empty() {
             return Err(Error::NoCommand);
         }
-        let mut command = Command::new(&spec.program);
+        let path_var = spec
+            .env
+            .get("PATH")
+            .map(OsString::from)
+            .or_else(|| std::env::var_os("PATH"));
+        let program = deathsig::resolve(&spec.program, &spec.working_dir, path_var.as_deref()).map_err(|source| {
+            Error::Spawn {
+                program: spec.program.clone(),
+                source,
+            }
+        })?;
+        let mut command = match deathsig::helper() {
+            Some(helper) => {
+                let mut command = Command::new(helper);
+                command.args(deathsig::helper_args(&program));
+                command
+            }
+            None => Command::new(&program),
+        };
         command
             .args(&spec.args)
             .current_dir(&spec.working_dir)

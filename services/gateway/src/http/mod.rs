@@ -7,13 +7,29 @@ pub mod openapi;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{any, get};
 use myelin_common::http::{HttpLimits, common_layers};
 
 use crate::{State, proxy};
 
-/// The public router: own routes first, then the route table (fallback), under the common layers.
-pub fn router(state: Arc<State>, limits: &HttpLimits) -> Router {
+/// The artifact upload paths, which get [`crate::Settings::uploads`] limits instead of the common ones.
+pub const UPLOAD_PATHS: [&str; 3] = [
+    "/streams/v1/{namespace}/{owner}/{project}/runs/{uuid}/artifact",
+    "/streams/v1/{namespace}/{owner}/{project}/runs/{uuid}/artifacts",
+    "/streams/v1/{namespace}/{owner}/{project}/runs/{uuid}/artifacts/upload",
+];
+
+/// The public router: own routes first, then the route table (fallback), under the common layers;
+/// the artifact upload paths under the upload limits.
+pub fn router(state: Arc<State>, limits: &HttpLimits, uploads: &HttpLimits) -> Router {
+    let upload_routes = UPLOAD_PATHS
+        .iter()
+        .fold(Router::new(), |router, path| router.route(path, any(proxy::forward)))
+        .with_state(Arc::clone(&state));
+    common_layers(upload_routes, uploads).merge(main_router(state, limits))
+}
+
+fn main_router(state: Arc<State>, limits: &HttpLimits) -> Router {
     let router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

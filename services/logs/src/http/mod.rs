@@ -69,7 +69,9 @@ pub fn router(state: AppState) -> Router {
 pub struct ApiDoc;
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::artifacts::ApiDoc::openapi());
+    Json(doc)
 }
 
 /// Parses the `{uuid}` path segment (32 hex digits or dashed), else 400 `logs.invalid_uuid`.

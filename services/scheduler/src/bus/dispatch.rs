@@ -21,12 +21,12 @@ use serde_json::Map;
 use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
 
-use super::events::backoff;
 use super::reporter::{PREPARE_FAILED, Report, Reporter, Target};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::store::entities::run;
 use crate::store::{Store, claims, dedupe, now, runs};
+use myelin_common::bus::subscription::backoff;
 
 /// How often housekeeping runs.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(10);

@@ -8,10 +8,8 @@
 //! without requeue (error log); database or broker unavailable → retried in place with backoff,
 //! then nacked with requeue; anything else → nacked without requeue (error log).
 
-use std::time::Duration;
-
-use futures::StreamExt;
-use myelin_common::bus::{ConsumeOptions, Consumer, Delivery, ExchangeKind, QueueSpec, SharedBus};
+use myelin_common::bus::subscription::{self, DeliveryHandler, Subscription, backoff};
+use myelin_common::bus::{Delivery, SharedBus};
 use myelin_contracts::Envelope;
 use myelin_contracts::events::{
     EVENTS_EXCHANGE, RUN_CREATED, RUN_DELETED, RUN_STATUS_CHANGED, RUN_STOP_REQUESTED, RunEvent,
@@ -28,8 +26,6 @@ pub const BINDINGS: [&str; 4] = [RUN_CREATED, RUN_STATUS_CHANGED, RUN_STOP_REQUE
 const PREFETCH: u16 = 64;
 /// Tries of a handler that fails transiently, before the delivery is requeued.
 const TRIES: u32 = 5;
-/// Longest pause between two tries (and between two attempts to consume).
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Consumes run events. See the module doc.
 pub struct Events {
@@ -45,53 +41,15 @@ impl Events {
 
     /// Consumes until `shutdown` (finishing the delivery in hand), reconnecting with backoff.
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut failures: u32 = 0;
-        while !shutdown.is_cancelled() {
-            match self.subscribe().await {
-                Ok(consumer) => {
-                    failures = 0;
-                    self.consume(consumer, &shutdown).await;
-                }
-                Err(err) => tracing::warn!(error = %err, queue = %self.queue, "run events: cannot consume"),
-            }
-            failures = failures.saturating_add(1);
-            tokio::select! {
-                () = shutdown.cancelled() => {}
-                () = tokio::time::sleep(backoff(failures)) => {}
-            }
-        }
-    }
-
-    /// Declares the exchange, the queue and its bindings, and starts consuming.
-    pub async fn subscribe(&self) -> Result<Consumer, myelin_common::bus::Error> {
-        self.bus.declare_exchange(EVENTS_EXCHANGE, ExchangeKind::Topic).await?;
-        self.bus.declare_queue(&QueueSpec::durable(&self.queue)).await?;
-        for key in BINDINGS {
-            self.bus.bind_queue(&self.queue, EVENTS_EXCHANGE, key).await?;
-        }
-        self.bus
-            .consume(&self.queue, ConsumeOptions { prefetch: PREFETCH })
-            .await
-    }
-
-    async fn consume(&self, mut consumer: Consumer, shutdown: &CancellationToken) {
-        loop {
-            let next = tokio::select! {
-                () = shutdown.cancelled() => return,
-                next = consumer.next() => next,
-            };
-            match next {
-                Some(Ok(delivery)) => self.handle(delivery, shutdown).await,
-                Some(Err(err)) => {
-                    tracing::warn!(error = %err, "run events: the consumer failed");
-                    return;
-                }
-                None => {
-                    tracing::warn!("run events: the consumer stream ended");
-                    return;
-                }
-            }
-        }
+        let subscription = Subscription {
+            exchange: EVENTS_EXCHANGE.to_owned(),
+            queue: self.queue.clone(),
+            routing_keys: BINDINGS.iter().map(|k| (*k).to_owned()).collect(),
+            prefetch: PREFETCH,
+            label: "run events",
+        };
+        let bus = self.bus.clone();
+        subscription::run(&bus, &subscription, &self, shutdown).await;
     }
 
     /// Handles one delivery and settles it.
@@ -100,7 +58,7 @@ impl Events {
             Ok(decoded) => decoded,
             Err(reason) => {
                 tracing::error!(routing_key = %delivery.routing_key, "run events: dropping an undecodable message: {reason}");
-                settle(delivery.nack(false).await);
+                subscription::settle("run events", delivery.nack(false).await);
                 return;
             }
         };
@@ -116,14 +74,14 @@ impl Events {
             }
         };
         match result {
-            Ok(()) => settle(delivery.ack().await),
+            Ok(()) => subscription::settle("run events", delivery.ack().await),
             Err(err) if err.is_transient() => {
                 tracing::warn!(error = %err, run = %event.run, event = %envelope.type_, "run events: requeued");
-                settle(delivery.nack(true).await);
+                subscription::settle("run events", delivery.nack(true).await);
             }
             Err(err) => {
                 tracing::error!(error = %err, run = %event.run, event = %envelope.type_, "run events: dropped");
-                settle(delivery.nack(false).await);
+                subscription::settle("run events", delivery.nack(false).await);
             }
         }
     }
@@ -156,16 +114,11 @@ fn decode(body: &[u8]) -> Result<(Envelope, RunEvent), String> {
     Ok((envelope, event))
 }
 
-fn settle(result: Result<(), myelin_common::bus::Error>) {
-    if let Err(err) = result {
-        tracing::warn!(error = %err, "run events: cannot settle a delivery (it will be redelivered)");
+#[async_trait::async_trait]
+impl DeliveryHandler for Events {
+    async fn handle(&self, delivery: Delivery, shutdown: &CancellationToken) {
+        Events::handle(self, delivery, shutdown).await
     }
-}
-
-/// 200 ms × 2^(n−1), at most [`MAX_BACKOFF`].
-pub(crate) fn backoff(n: u32) -> Duration {
-    let exp = n.saturating_sub(1).min(8);
-    Duration::from_millis(200u64.saturating_mul(1 << exp)).min(MAX_BACKOFF)
 }
 
 #[cfg(test)]
@@ -181,11 +134,5 @@ mod tests {
                 .unwrap_err()
                 .contains("run.created")
         );
-    }
-
-    #[test]
-    fn backoff_is_capped() {
-        assert_eq!(backoff(1), Duration::from_millis(200));
-        assert_eq!(backoff(40), MAX_BACKOFF);
     }
 }

@@ -79,13 +79,7 @@ impl Reporter {
             source: SOURCE.into(),
         };
         let envelope = Envelope::new(RUN_STATUS_REPORTED, &payload, correlation_id)?;
-        let mut message = OutgoingMessage::json(&envelope)?;
-        message.properties.message_id = Some(envelope.id.to_string());
-        message.properties.correlation_id = envelope.correlation_id.clone();
-        message
-            .properties
-            .headers
-            .insert("type".into(), RUN_STATUS_REPORTED.into());
+        let message = OutgoingMessage::envelope(&envelope)?;
         self.bus.publish(EVENTS_EXCHANGE, RUN_STATUS_REPORTED, message).await?;
         tracing::debug!(run = %target.run, attempt = report.attempt, %status, "reported");
         Ok(())

@@ -14,10 +14,8 @@
 //! - database unavailable: retried in place with backoff, then nacked with requeue;
 //! - anything else (a corrupt row): nacked without requeue, logged as an error.
 
-use std::time::Duration;
-
-use futures::StreamExt;
-use myelin_common::bus::{ConsumeOptions, Consumer, Delivery, ExchangeKind, QueueSpec, SharedBus};
+use myelin_common::bus::subscription::{self, DeliveryHandler, Subscription, backoff};
+use myelin_common::bus::{Delivery, SharedBus};
 use myelin_contracts::Envelope;
 use myelin_contracts::events::EVENTS_EXCHANGE;
 use myelin_contracts::execution::{RUN_STATUS_REPORTED, RunStatusReport};
@@ -31,8 +29,6 @@ use crate::store::reports::{self, Outcome};
 const PREFETCH: u16 = 32;
 /// Attempts to apply a report while the database fails, before it is requeued.
 const DB_ATTEMPTS: u32 = 5;
-/// Longest pause between two attempts (and between two tries to consume).
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Consumes and applies status reports. See the module doc.
 pub struct StatusReports {
@@ -49,54 +45,15 @@ impl StatusReports {
 
     /// Consumes until `shutdown` (finishing the delivery in hand), reconnecting with backoff.
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut failures: u32 = 0;
-        while !shutdown.is_cancelled() {
-            match self.subscribe().await {
-                Ok(consumer) => {
-                    failures = 0;
-                    self.consume(consumer, &shutdown).await;
-                }
-                Err(err) => tracing::warn!(error = %err, queue = %self.queue, "status reports: cannot consume"),
-            }
-            failures = failures.saturating_add(1);
-            tokio::select! {
-                () = shutdown.cancelled() => {}
-                () = tokio::time::sleep(backoff(failures)) => {}
-            }
-        }
-    }
-
-    /// Declares the exchange, the queue and its binding, and starts consuming.
-    async fn subscribe(&self) -> Result<Consumer, myelin_common::bus::Error> {
-        self.bus.declare_exchange(EVENTS_EXCHANGE, ExchangeKind::Topic).await?;
-        self.bus.declare_queue(&QueueSpec::durable(&self.queue)).await?;
-        self.bus
-            .bind_queue(&self.queue, EVENTS_EXCHANGE, RUN_STATUS_REPORTED)
-            .await?;
-        self.bus
-            .consume(&self.queue, ConsumeOptions { prefetch: PREFETCH })
-            .await
-    }
-
-    /// Handles deliveries until `shutdown` or the stream ends (the caller reconnects).
-    async fn consume(&self, mut consumer: Consumer, shutdown: &CancellationToken) {
-        loop {
-            let next = tokio::select! {
-                () = shutdown.cancelled() => return,
-                next = consumer.next() => next,
-            };
-            match next {
-                Some(Ok(delivery)) => self.handle(delivery, shutdown).await,
-                Some(Err(err)) => {
-                    tracing::warn!(error = %err, "status reports: the consumer failed");
-                    return;
-                }
-                None => {
-                    tracing::warn!("status reports: the consumer stream ended");
-                    return;
-                }
-            }
-        }
+        let subscription = Subscription {
+            exchange: EVENTS_EXCHANGE.to_owned(),
+            queue: self.queue.clone(),
+            routing_keys: vec![RUN_STATUS_REPORTED.to_owned()],
+            prefetch: PREFETCH,
+            label: "status reports",
+        };
+        let bus = self.bus.clone();
+        subscription::run(&bus, &subscription, &self, shutdown).await;
     }
 
     /// Applies one delivery and settles it.
@@ -109,7 +66,7 @@ impl StatusReports {
                     routing_key = %delivery.routing_key,
                     "status reports: dropping an undecodable message: {reason}"
                 );
-                settle(delivery.nack(false).await);
+                subscription::settle("status reports", delivery.nack(false).await);
                 return;
             }
         };
@@ -132,27 +89,27 @@ impl StatusReports {
         match result {
             Ok(Outcome::Changed { previous, attempt }) => {
                 tracing::debug!(%run, %previous, %status, attempt, source, "status report applied");
-                settle(delivery.ack().await);
+                subscription::settle("status reports", delivery.ack().await);
             }
             Ok(Outcome::Refreshed) => {
                 tracing::debug!(%run, %status, source, "status report repeated the last condition");
-                settle(delivery.ack().await);
+                subscription::settle("status reports", delivery.ack().await);
             }
             Ok(Outcome::Ignored { current, reason }) => {
                 tracing::debug!(%run, %current, requested = %status, attempt = report.attempt, source, reason, "status report ignored");
-                settle(delivery.ack().await);
+                subscription::settle("status reports", delivery.ack().await);
             }
             Ok(Outcome::RunGone) => {
                 tracing::debug!(%run, %status, source, "status report for a deleted run");
-                settle(delivery.ack().await);
+                subscription::settle("status reports", delivery.ack().await);
             }
             Err(Error::Db(err)) => {
                 tracing::warn!(error = %err, %run, %status, "status reports: database unavailable; requeued");
-                settle(delivery.nack(true).await);
+                subscription::settle("status reports", delivery.nack(true).await);
             }
             Err(err) => {
                 tracing::error!(error = %err, %run, %status, "status reports: cannot apply a report; dropped");
-                settle(delivery.nack(false).await);
+                subscription::settle("status reports", delivery.nack(false).await);
             }
         }
     }
@@ -170,16 +127,11 @@ fn decode(body: &[u8]) -> Result<(Envelope, RunStatusReport), String> {
     Ok((envelope, report))
 }
 
-fn settle(result: Result<(), myelin_common::bus::Error>) {
-    if let Err(err) = result {
-        tracing::warn!(error = %err, "status reports: cannot settle a delivery (it will be redelivered)");
+#[async_trait::async_trait]
+impl DeliveryHandler for StatusReports {
+    async fn handle(&self, delivery: Delivery, shutdown: &CancellationToken) {
+        StatusReports::handle(self, delivery, shutdown).await
     }
-}
-
-/// 200 ms × 2^(n−1), at most [`MAX_BACKOFF`].
-fn backoff(n: u32) -> Duration {
-    let exp = n.saturating_sub(1).min(8);
-    Duration::from_millis(200u64.saturating_mul(1 << exp)).min(MAX_BACKOFF)
 }
 
 #[cfg(test)]
@@ -198,12 +150,5 @@ mod tests {
                 .unwrap_err()
                 .contains("not a status report")
         );
-    }
-
-    #[test]
-    fn backoff_is_capped() {
-        assert_eq!(backoff(1), Duration::from_millis(200));
-        assert_eq!(backoff(3), Duration::from_millis(800));
-        assert_eq!(backoff(30), MAX_BACKOFF);
     }
 }

@@ -20,9 +20,12 @@
 //!    retried); a done status on a `retrying` run is a late report of the failed attempt and is
 //!    refused; a status earlier in the pending → running order (compiled < queued < scheduled <
 //!    starting < running/processing) than the current one is a late report and is refused; the rest
-//!    follows rules 1–6 without force.
+//!    follows rules 1–6 without force; except that a `starting` with reason `redelivered` (the task
+//!    came back after its worker was lost, and the attempt starts over) is accepted on a starting or
+//!    running run.
 
 use chrono::{DateTime, Utc};
+use myelin_contracts::execution::REDELIVERED_REASON;
 use myelin_contracts::{StatusCondition, Statuses};
 
 /// The status-related part of a run.
@@ -167,6 +170,12 @@ pub fn apply_report(
     }
     if status == Statuses::Retrying && requested.is_done() {
         return reject("late report: this attempt already failed and is being retried");
+    }
+    if requested == Statuses::Starting
+        && condition.reason.as_deref() == Some(REDELIVERED_REASON)
+        && matches!(status, Statuses::Starting | Statuses::Running | Statuses::Processing)
+    {
+        return apply(timeline, condition, false, now);
     }
     if let (Some(have), Some(want)) = (progress(status), progress(requested))
         && want < have
@@ -391,11 +400,24 @@ mod tests {
             ),
             (&[Running], 1, 1, Done, Rejected("trigger-only")),
         ];
+        check_reports(table, "r");
+        // A task redelivered after its worker was lost starts the same attempt over.
+        let redelivered: &[(&[Statuses], u32, u32, Statuses, Want)] = &[
+            (&[Running], 1, 1, Starting, Changed),
+            (&[Starting], 1, 1, Starting, Refreshed),
+            (&[Running, Succeeded], 1, 1, Starting, Rejected("the run is done")),
+            (&[Running], 2, 1, Starting, Rejected("older attempt")),
+        ];
+        check_reports(redelivered, REDELIVERED_REASON);
+    }
+
+    fn check_reports(table: &[(&[Statuses], u32, u32, Statuses, Want)], reason: &str) {
+        use Want::*;
         for (history, current, attempt, requested, want) in table {
             let mut tl = at(history);
             let before = tl.clone();
             let now = t0() + Duration::seconds(100);
-            let cond = StatusCondition::new(*requested, "r", "m", now);
+            let cond = StatusCondition::new(*requested, reason, "m", now);
             let got = apply_report(&mut tl, *current, *attempt, cond, now);
             let case = format!("{history:?} (attempt {current}) + {requested} of attempt {attempt}");
             match (want, got) {

@@ -1,6 +1,6 @@
-//! List parameters, pure: paging (`offset`/`limit`), sorting (`-created_at,name`), a small subset of
-//! Polyaxon's query language (`status:running|queued, name:%demo%, kind:~job`), and the
-//! `next`/`previous` links of a page.
+//! List parameters, pure: paging (`offset`/`limit`), sorting (`-created_at,name`), the small subset
+//! of Polyaxon's query language projects filter with (`name:a|b`, `name:~%demo%`; runs take full PQL,
+//! see `store::run_query`), and the `next`/`previous` links of a page.
 
 use myelin_contracts::ListQuery;
 
@@ -31,9 +31,24 @@ pub struct Filter {
     pub values: Vec<String>,
 }
 
-/// Validates `query` against the sortable and filterable fields of a resource.
-/// `default_sort` applies when `sort` is absent.
+/// Validates `query` against the sortable and filterable fields of a resource (projects; runs use
+/// PQL, see `store::run_query`). `default_sort` applies when `sort` is absent.
 pub fn page(query: &ListQuery, sortable: &[&str], filterable: &[&str], default_sort: &str) -> Result<Page, Error> {
+    let window = paging(query)?;
+    let sort_text = query
+        .sort
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(default_sort);
+    Ok(Page {
+        sort: parse_sort(sort_text, sortable)?,
+        filters: parse_query(query.query.as_deref().unwrap_or(""), filterable)?,
+        ..window
+    })
+}
+
+/// The validated `offset`/`limit` of `query`, without sort or filters.
+pub fn paging(query: &ListQuery) -> Result<Page, Error> {
     let limit = match query.limit {
         None => DEFAULT_LIMIT,
         Some(0) => {
@@ -45,16 +60,11 @@ pub fn page(query: &ListQuery, sortable: &[&str], filterable: &[&str], default_s
         }
         Some(n) => n.min(MAX_LIMIT),
     };
-    let sort_text = query
-        .sort
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or(default_sort);
     Ok(Page {
         offset: query.offset.unwrap_or(0),
         limit,
-        sort: parse_sort(sort_text, sortable)?,
-        filters: parse_query(query.query.as_deref().unwrap_or(""), filterable)?,
+        sort: Vec::new(),
+        filters: Vec::new(),
     })
 }
 

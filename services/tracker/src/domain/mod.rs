@@ -1,7 +1,10 @@
 //! Pure domain logic (no IO): lifecycle rules, list parameters, run construction and patches,
-//! name rules.
+//! name rules, metric/event ingestion rules, series and their downsampling.
 
+pub mod events;
 pub mod lifecycle;
 pub mod listing;
 pub mod names;
 pub mod runs;
+pub mod sampling;
+pub mod series;

@@ -2,7 +2,9 @@
 //! OpenAPI document at `/internal/openapi.json`. Handlers are thin: extract → store → answer.
 
 pub mod actions;
+pub mod events;
 pub mod health;
+pub mod lineage;
 pub mod projects;
 pub mod runs;
 pub mod statuses;
@@ -20,6 +22,7 @@ use myelin_contracts::{ListQuery, RunUuid};
 use serde::de::DeserializeOwned;
 use utoipa::OpenApi;
 
+use crate::config::TrackingSettings;
 use crate::error::Error;
 use crate::store::Store;
 
@@ -30,6 +33,8 @@ pub struct AppState {
     pub bus: SharedBus,
     /// False once shutdown has begun (readiness).
     pub ready: Arc<AtomicBool>,
+    /// Ingestion limits.
+    pub tracking: Arc<TrackingSettings>,
 }
 
 /// Every route, with `state`.
@@ -59,6 +64,28 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{run}/restart"), post(actions::restart))
         .route(&format!("{run}/copy"), post(actions::copy))
         .route(&format!("{run}/resume"), post(actions::resume))
+        .route(&format!("{run}/events"), post(events::ingest))
+        .route(&format!("{run}/metrics/summary"), get(events::summary))
+        .route(
+            "/streams/v1/{namespace}/{owner}/{project}/runs/{uuid}/events/{kind}",
+            get(events::read),
+        )
+        .route(
+            "/streams/v1/{namespace}/{owner}/{project}/runs/multi/events/{kind}",
+            get(events::read_multi),
+        )
+        .route(
+            &format!("{run}/lineage/artifacts"),
+            get(lineage::list).post(lineage::create),
+        )
+        .route(&format!("{run}/lineage/artifacts/names"), get(lineage::names))
+        .route(
+            &format!("{run}/lineage/artifacts/{{name}}"),
+            axum::routing::delete(lineage::delete),
+        )
+        .route(&format!("{run}/lineage/upstream"), get(lineage::upstream))
+        .route(&format!("{run}/lineage/downstream"), get(lineage::downstream))
+        .route(&format!("{run}/lineage/clones"), get(lineage::clones))
         .route("/internal/openapi.json", get(openapi))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -90,6 +117,17 @@ pub fn router(state: AppState) -> Router {
         actions::restart,
         actions::copy,
         actions::resume,
+        events::ingest,
+        events::summary,
+        events::read,
+        events::read_multi,
+        lineage::create,
+        lineage::list,
+        lineage::names,
+        lineage::delete,
+        lineage::upstream,
+        lineage::downstream,
+        lineage::clones,
         health::healthz,
         health::readyz,
     ),

@@ -6,12 +6,16 @@
 
 pub mod convert;
 pub mod entities;
+pub mod events;
+pub mod lineage;
 pub mod migrations;
 pub mod outbox;
 pub mod projects;
 pub mod reports;
 pub mod run_actions;
+pub mod run_query;
 pub mod runs;
+pub mod summaries;
 
 use std::sync::Arc;
 

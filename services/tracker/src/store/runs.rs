@@ -2,46 +2,20 @@
 //! [`super::run_actions`]. Every change is committed with its `run.*` event.
 
 use myelin_contracts::events::{self, RunEvent};
-use myelin_contracts::{CreateRun, ListQuery, ListResponse, PatchRun, Run, RunUuid, Statuses};
-use sea_orm::sea_query::{Expr, ExprTrait, Order};
+use myelin_contracts::{CreateRun, ListQuery, ListResponse, PatchRun, Run, RunUuid};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
 use super::entities::{project, run};
-use super::{Store, convert, now, outbox, projects};
+use super::{Store, convert, now, outbox, projects, run_query};
 use crate::context::RequestContext;
 use crate::domain::lifecycle;
-use crate::domain::listing::{self, Filter};
+use crate::domain::listing;
 use crate::domain::runs::{self as domain, NewRun};
 use crate::error::Error;
-
-/// Fields runs sort on.
-pub const SORTABLE: &[&str] = &[
-    "created_at",
-    "updated_at",
-    "name",
-    "status",
-    "kind",
-    "started_at",
-    "finished_at",
-    "duration",
-    "wait_time",
-];
-/// Fields run queries filter on.
-pub const FILTERABLE: &[&str] = &[
-    "status",
-    "kind",
-    "runtime",
-    "name",
-    "user",
-    "managed_by",
-    "uuid",
-    "tags",
-    "archived",
-];
 
 /// The run `uuid` of `project`, or 404. `lock` takes a row lock (PostgreSQL) for a read-modify-write.
 pub async fn find(
@@ -161,24 +135,30 @@ pub async fn get(store: &Store, owner: &str, project_name: &str, uuid: RunUuid) 
     convert::run(find(store.db(), &project, uuid, false).await?, owner, project_name)
 }
 
+/// A page of the project's runs matching the PQL `query`, in `sort` order (see [`run_query`]).
+/// Archived runs are hidden unless the query names `archived`.
 pub async fn list(
     store: &Store,
     owner: &str,
     project_name: &str,
     query: &ListQuery,
 ) -> Result<ListResponse<Run>, Error> {
-    let page = listing::page(query, SORTABLE, FILTERABLE, "-created_at")?;
+    let page = listing::paging(query)?;
+    let backend = run_query::backend(store.db());
+    let fields = run_query::RunFields::default();
+    let filter = run_query::filter(query.query.as_deref(), &fields, backend)?;
+    let sort = run_query::sort(query.sort.as_deref(), &fields, backend)?;
     let project = projects::find(store.db(), owner, project_name).await?;
-    let mut select = run::Entity::find().filter(run::Column::ProjectId.eq(project.id));
-    if !page.filters.iter().any(|f| f.field == "archived") {
+    let mut select = run::Entity::find()
+        .filter(run::Column::ProjectId.eq(project.id))
+        .filter(filter.condition);
+    if !filter.names_archived {
         select = select.filter(run::Column::Archived.eq(false));
     }
-    for filter in &page.filters {
-        select = select.filter(condition(filter)?);
-    }
+    fields.apply_joins(QueryTrait::query(&mut select));
     let count = select.clone().count(store.db()).await?;
-    for (field, desc) in &page.sort {
-        select = select.order_by(sort_column(field), if *desc { Order::Desc } else { Order::Asc });
+    for key in &sort {
+        key.apply(QueryTrait::query(&mut select));
     }
     let rows = select
         .order_by_asc(run::Column::Uuid)
@@ -197,62 +177,6 @@ pub async fn list(
         previous,
         next,
     })
-}
-
-fn sort_column(field: &str) -> run::Column {
-    match field {
-        "updated_at" => run::Column::UpdatedAt,
-        "name" => run::Column::Name,
-        "status" => run::Column::Status,
-        "kind" => run::Column::Kind,
-        "started_at" => run::Column::StartedAt,
-        "finished_at" => run::Column::FinishedAt,
-        "duration" => run::Column::Duration,
-        "wait_time" => run::Column::WaitTime,
-        _ => run::Column::CreatedAt,
-    }
-}
-
-/// The SQL condition of one query term.
-fn condition(filter: &Filter) -> Result<Condition, Error> {
-    let mut any = Condition::any();
-    for value in &filter.values {
-        let term = match filter.field.as_str() {
-            "name" | "user" => {
-                let column = if filter.field == "name" {
-                    run::Column::Name
-                } else {
-                    run::Column::CreatedBy
-                };
-                if value.contains('%') {
-                    column.like(value.as_str())
-                } else {
-                    column.eq(value.as_str())
-                }
-            }
-            "tags" => Expr::col(run::Column::Tags)
-                .cast_as("TEXT")
-                .like(format!("%\"{value}\"%")),
-            "archived" => run::Column::Archived.eq(value.eq_ignore_ascii_case("true")),
-            "uuid" => {
-                let uuid: RunUuid = value.parse().map_err(|_| {
-                    Error::bad_field("tracker.invalid_query", "query", format!("`{value}` is not a run uuid"))
-                })?;
-                run::Column::Uuid.eq(uuid.as_uuid())
-            }
-            "status" => {
-                value
-                    .parse::<Statuses>()
-                    .map_err(|e| Error::bad_field("tracker.invalid_query", "query", e.to_string()))?;
-                run::Column::Status.eq(value.as_str())
-            }
-            "kind" => run::Column::Kind.eq(value.as_str()),
-            "runtime" => run::Column::Runtime.eq(value.as_str()),
-            _ => run::Column::ManagedBy.eq(value.as_str()),
-        };
-        any = any.add(term);
-    }
-    Ok(if filter.negate { any.not() } else { any })
 }
 
 pub async fn patch(

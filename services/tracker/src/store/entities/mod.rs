@@ -5,3 +5,7 @@ pub mod outbox;
 pub mod owner;
 pub mod project;
 pub mod run;
+pub mod run_event;
+pub mod run_lineage;
+pub mod run_metric;
+pub mod run_metric_summary;

@@ -3,6 +3,7 @@
 
 mod m0001_initial;
 mod m0002_attempts;
+mod m0003_tracking;
 
 use sea_orm_migration::prelude::*;
 
@@ -12,7 +13,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration), Box::new(m0002_attempts::Migration)]
+        vec![
+            Box::new(m0001_initial::Migration),
+            Box::new(m0002_attempts::Migration),
+            Box::new(m0003_tracking::Migration),
+        ]
     }
 
     fn migration_table_name() -> DynIden {

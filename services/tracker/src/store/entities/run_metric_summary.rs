@@ -1,0 +1,24 @@
+//! `run_metric_summaries`: per run and metric name, the last value (greatest step) and the running
+//! min, max, sum and count, kept on write.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "run_metric_summaries")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub run_uuid: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub name: String,
+    pub last: f64,
+    pub last_step: Option<i64>,
+    pub min: f64,
+    pub max: f64,
+    pub sum: f64,
+    pub count: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
