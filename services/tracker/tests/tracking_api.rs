@@ -12,7 +12,7 @@ use std::time::Instant;
 use axum::body::Body;
 use http::{Method, Request, StatusCode};
 use myelin_tracker::Settings;
-use myelin_tracker::store::entities::{run_event, run_lineage, run_metric, run_metric_summary};
+use myelin_tracker::store::entities::{run_event, run_lineage, run_metric_chunk, run_metric_summary};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use support::{Backend, Resp, TestApp};
@@ -81,9 +81,11 @@ fn metrics(name: &str, points: impl IntoIterator<Item = (i64, f64)>) -> Value {
     )
 }
 
+/// Stored metric points, summaries, event points, lineage rows.
 async fn counts(t: &TestApp) -> [u64; 4] {
+    let chunks = run_metric_chunk::Entity::find().all(&t.db).await.unwrap();
     [
-        run_metric::Entity::find().count(&t.db).await.unwrap(),
+        chunks.iter().map(|c| c.points as u64).sum(),
         run_metric_summary::Entity::find().count(&t.db).await.unwrap(),
         run_event::Entity::find().count(&t.db).await.unwrap(),
         run_lineage::Entity::find().count(&t.db).await.unwrap(),

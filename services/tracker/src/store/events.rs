@@ -1,10 +1,12 @@
-//! Metric and event points (`run_metrics`, `run_events`): batch ingestion, replacement of a collected
-//! series, and reads as columns.
+//! Metric and event points (`run_metric_chunks`, `run_events`): batch ingestion, replacement of a
+//! collected series, and reads as columns.
 //!
-//! Ingestion is built for throughput: one transaction, multi-row `INSERT`s (chunked under SQLite's
-//! 32 766 bound parameters), the batch's summaries computed in memory and merged with one upsert, and
-//! the run's `meta_info` written only the first time it gains `has_metrics`/`has_events`. Reads stream
-//! the three needed columns of one series at a time, in step then timestamp order.
+//! Ingestion is built for throughput: one transaction; a batch's points of one metric become one
+//! chunk row (`domain::chunk`, up to 10k points each); events go in multi-row `INSERT`s (chunked under
+//! SQLite's 32 766 bound parameters); the batch's summaries are computed in memory and merged with one
+//! upsert; the run's `meta_info` is written only the first time it gains `has_metrics`/`has_events`.
+//! Reads decode a metric's chunks (or stream the rows of an event series) into columns, in step then
+//! timestamp then write order.
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
@@ -14,8 +16,9 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockType, NullOrdering, Order, 
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, StreamTrait};
 use serde_json::{Map, Value};
 
-use super::entities::{run, run_event, run_metric, run_metric_summary};
+use super::entities::{run, run_event, run_metric_chunk, run_metric_summary};
 use super::{Store, now, projects, summaries};
+use crate::domain::chunk;
 use crate::domain::events::{self as domain, Batch};
 use crate::domain::series::{ReadOptions, Series, Values};
 use crate::error::Error;
@@ -150,9 +153,9 @@ pub async fn replace(store: &Store, series: &SeriesCollected) -> Result<Replaced
     let at = now();
     let (uuid, name) = (series.run, series.name.as_str());
     if is_metric {
-        run_metric::Entity::delete_many()
-            .filter(run_metric::Column::RunUuid.eq(uuid.as_uuid()))
-            .filter(run_metric::Column::Name.eq(name))
+        run_metric_chunk::Entity::delete_many()
+            .filter(run_metric_chunk::Column::RunUuid.eq(uuid.as_uuid()))
+            .filter(run_metric_chunk::Column::Name.eq(name))
             .exec(&txn)
             .await?;
         let rows: Vec<_> = kept
@@ -194,20 +197,33 @@ pub async fn replace(store: &Store, series: &SeriesCollected) -> Result<Replaced
 type MetricRow<'a> = (&'a str, Option<i64>, DateTime<Utc>, f64);
 type EventRow<'a> = (EventKind, &'a str, Option<i64>, DateTime<Utc>, &'a Value);
 
+/// Writes the points as chunks: per metric, in the order given, [`chunk::MAX_POINTS`] a row.
 async fn insert_metrics(conn: &impl ConnectionTrait, run: RunUuid, rows: &[MetricRow<'_>]) -> Result<(), Error> {
-    use run_metric::Column as C;
-    let columns = [C::RunUuid, C::Name, C::Step, C::Timestamp, C::Value];
-    for chunk in rows.chunks(MAX_PARAMS / columns.len()) {
+    use run_metric_chunk::Column as C;
+    let mut series: Vec<(&str, Vec<chunk::Point>)> = Vec::new();
+    for &(name, step, timestamp, value) in rows {
+        match series.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, points)) => points.push((step, timestamp, value)),
+            None => series.push((name, vec![(step, timestamp, value)])),
+        }
+    }
+    let parts: Vec<(&str, &[chunk::Point])> = series
+        .iter()
+        .flat_map(|(name, points)| points.chunks(chunk::MAX_POINTS).map(move |part| (*name, part)))
+        .collect();
+    // 64 chunks (at most a few MB of values) per statement.
+    for group in parts.chunks(64) {
         let mut insert = Query::insert();
-        insert.into_table(run_metric::Entity).columns(columns);
-        for &(name, step, timestamp, value) in chunk {
+        insert
+            .into_table(run_metric_chunk::Entity)
+            .columns([C::RunUuid, C::Name, C::Points, C::Data]);
+        for &(name, part) in group {
             insert
                 .values([
                     run.as_uuid().into(),
                     name.into(),
-                    step.into(),
-                    timestamp.into(),
-                    value.into(),
+                    i32::try_from(part.len()).unwrap_or(i32::MAX).into(),
+                    chunk::encode(part).into(),
                 ])
                 .map_err(build_error)?;
         }
@@ -331,52 +347,64 @@ async fn names_of(conn: &impl ConnectionTrait, uuid: RunUuid, kind: EventKind) -
     Ok(names)
 }
 
-/// `SELECT step, timestamp, <value> ... ORDER BY step NULLS FIRST, timestamp, id` of one series.
-fn series_query(uuid: RunUuid, kind: EventKind, name: &str) -> SelectStatement {
-    let mut select = Query::select();
-    if kind == EventKind::Metric {
-        use run_metric::Column as C;
-        select
-            .columns([C::Step, C::Timestamp, C::Value])
-            .from(run_metric::Entity)
-            .and_where(Expr::col(C::RunUuid).eq(uuid.as_uuid()))
-            .and_where(Expr::col(C::Name).eq(name))
-            .order_by_with_nulls(C::Step, Order::Asc, NullOrdering::First)
-            .order_by(C::Timestamp, Order::Asc)
-            .order_by(C::Id, Order::Asc);
-    } else {
-        use run_event::Column as C;
-        select
-            .columns([C::Step, C::Timestamp, C::Data])
-            .from(run_event::Entity)
-            .and_where(Expr::col(C::RunUuid).eq(uuid.as_uuid()))
-            .and_where(Expr::col(C::Kind).eq(kind.as_str()))
-            .and_where(Expr::col(C::Name).eq(name))
-            .order_by_with_nulls(C::Step, Order::Asc, NullOrdering::First)
-            .order_by(C::Timestamp, Order::Asc)
-            .order_by(C::Id, Order::Asc);
+/// The chunks of a metric series in write order.
+async fn read_metric<C: ConnectionTrait>(conn: &C, uuid: RunUuid, name: &str) -> Result<Series, Error> {
+    let chunks: Vec<Vec<u8>> = run_metric_chunk::Entity::find()
+        .select_only()
+        .column(run_metric_chunk::Column::Data)
+        .filter(run_metric_chunk::Column::RunUuid.eq(uuid.as_uuid()))
+        .filter(run_metric_chunk::Column::Name.eq(name))
+        .order_by_asc(run_metric_chunk::Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let (mut steps, mut timestamps, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    for data in &chunks {
+        chunk::decode_into(data, &mut steps, &mut timestamps, &mut values)
+            .map_err(|e| Error::Corrupt(format!("run_metric_chunks of {uuid}/{name}: {e}")))?;
     }
-    select
+    chunk::order(&mut steps, &mut timestamps, &mut values);
+    Ok(Series {
+        name: name.to_owned(),
+        kind: EventKind::Metric,
+        uuid: None,
+        steps,
+        timestamps,
+        values: Values::Metric(values),
+    })
 }
 
-/// One series, streamed row by row into columns.
+/// `SELECT step, timestamp, data ... ORDER BY step NULLS FIRST, timestamp, id` of one event series.
+fn series_query(uuid: RunUuid, kind: EventKind, name: &str) -> SelectStatement {
+    use run_event::Column as C;
+    Query::select()
+        .columns([C::Step, C::Timestamp, C::Data])
+        .from(run_event::Entity)
+        .and_where(Expr::col(C::RunUuid).eq(uuid.as_uuid()))
+        .and_where(Expr::col(C::Kind).eq(kind.as_str()))
+        .and_where(Expr::col(C::Name).eq(name))
+        .order_by_with_nulls(C::Step, Order::Asc, NullOrdering::First)
+        .order_by(C::Timestamp, Order::Asc)
+        .order_by(C::Id, Order::Asc)
+        .to_owned()
+}
+
+/// One series: a metric from its chunks, another kind streamed row by row into columns.
 async fn read_series<C>(conn: &C, uuid: RunUuid, kind: EventKind, name: &str) -> Result<Series, Error>
 where
     C: ConnectionTrait + StreamTrait,
 {
+    if kind == EventKind::Metric {
+        return read_metric(conn, uuid, name).await;
+    }
     let mut steps = Vec::new();
     let mut timestamps = Vec::new();
-    let mut numbers = Vec::new();
     let mut data = Vec::new();
     let mut rows = std::pin::pin!(conn.stream(&series_query(uuid, kind, name)).await?);
     while let Some(row) = rows.try_next().await? {
         steps.push(row.try_get_by_index::<Option<i64>>(0)?);
         timestamps.push(row.try_get_by_index::<DateTime<Utc>>(1)?);
-        if kind == EventKind::Metric {
-            numbers.push(row.try_get_by_index::<f64>(2)?);
-        } else {
-            data.push(row.try_get_by_index::<Value>(2)?);
-        }
+        data.push(row.try_get_by_index::<Value>(2)?);
     }
     Ok(Series {
         name: name.to_owned(),
@@ -384,10 +412,6 @@ where
         uuid: None,
         steps,
         timestamps,
-        values: if kind == EventKind::Metric {
-            Values::Metric(numbers)
-        } else {
-            Values::Data(data)
-        },
+        values: Values::Data(data),
     })
 }

@@ -7,5 +7,5 @@ pub mod project;
 pub mod run;
 pub mod run_event;
 pub mod run_lineage;
-pub mod run_metric;
+pub mod run_metric_chunk;
 pub mod run_metric_summary;

@@ -4,6 +4,7 @@
 mod m0001_initial;
 mod m0002_attempts;
 mod m0003_tracking;
+mod m0004_chunks_and_search;
 
 use sea_orm_migration::prelude::*;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_initial::Migration),
             Box::new(m0002_attempts::Migration),
             Box::new(m0003_tracking::Migration),
+            Box::new(m0004_chunks_and_search::Migration),
         ]
     }
 

@@ -1,0 +1,45 @@
+//! `GET /api/v1/orgs/{owner}/audit?offset=&limit=`: the org's audit log, newest first (owners and
+//! managers: `audit.view`).
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use myelin_contracts::ListResponse;
+
+use super::dto::AuditEntry;
+use super::guard::check;
+use super::{AppState, Caller, Page};
+use crate::domain::rbac::{Action, ResourceFacts};
+use crate::error::Error;
+use crate::store::audit;
+
+/// Most entries per page.
+pub const MAX_LIMIT: u64 = 1000;
+
+/// One page of the org's audit log.
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(subject): Caller,
+    Path(owner): Path<String>,
+    Query(page): Query<Page>,
+) -> Result<Json<ListResponse<AuditEntry>>, Error> {
+    check(&state, &subject, &owner, Action::AuditView, ResourceFacts::default()).await?;
+    let limit = page.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
+    let (count, rows) = audit::list(&state.store, &owner, page.offset.unwrap_or(0), limit).await?;
+    let results = rows
+        .into_iter()
+        .map(|row| AuditEntry {
+            actor: row.actor,
+            action: row.action,
+            resource: row.resource,
+            result: row.result,
+            status: u16::try_from(row.status).unwrap_or(0),
+            at: row.at,
+        })
+        .collect();
+    Ok(Json(ListResponse {
+        count,
+        results,
+        previous: None,
+        next: None,
+    }))
+}

@@ -1,0 +1,33 @@
+//! `/healthz` (the process answers) and `/readyz` (database reachable, not shutting down).
+
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::State;
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use super::AppState;
+
+/// Liveness.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Readiness: 503 while the database is unreachable, or once shutdown has begun.
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let database = state.store.db().ping().await.is_ok();
+    let accepting = state.ready.load(Ordering::SeqCst);
+    let ok = database && accepting;
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if ok { "ready" } else { "unavailable" },
+        "database": database,
+        "shutting_down": !accepting,
+    });
+    (status, Json(body))
+}
