@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use myelin_common::coord::redis::RedisSettings;
 use myelin_common::db::DbSettings;
 use myelin_common::http::HttpLimits;
 use myelin_common::settings::secret;
@@ -10,6 +11,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::password::Argon2Settings;
+use crate::limits::LoginLimits;
 
 /// The service name: binary, settings prefix (`MYELIN_AUTH__`), telemetry `service.name`.
 pub const SERVICE: &str = "auth";
@@ -23,6 +25,11 @@ pub struct Settings {
     /// `postgres://...` or `sqlite://...` (`MYELIN_AUTH__DATABASE_URL`).
     #[serde(serialize_with = "secret::serialize")]
     pub database_url: SecretString,
+    /// Redis URL, used by the `auth` binary for login limits and cache invalidations
+    /// (`MYELIN_AUTH__REDIS_URL`).
+    #[serde(serialize_with = "secret::serialize")]
+    pub redis_url: SecretString,
+    pub redis: RedisSettings,
     pub db: DbSettings,
     pub http: HttpLimits,
     /// Whether `POST /api/v1/auth/signup` creates accounts (`myelin server` turns it on).
@@ -34,6 +41,8 @@ pub struct Settings {
     /// reaches the listener (loopback by default; the embedded server calls it in-process).
     #[serde(serialize_with = "secret::option::serialize")]
     pub internal_token: Option<SecretString>,
+    /// Failed-login limits.
+    pub login: LoginLimits,
     /// The argon2id cost of new password hashes (default: OWASP's recommendation).
     pub argon2: Argon2Settings,
     pub telemetry: TelemetrySettings,
@@ -44,11 +53,14 @@ impl Default for Settings {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8105)),
             database_url: SecretString::from("postgres://postgres@127.0.0.1:5432/myelin_auth"),
+            redis_url: SecretString::from("redis://127.0.0.1:6379"),
+            redis: RedisSettings::default(),
             db: DbSettings::default(),
             http: HttpLimits::default(),
             allow_signup: false,
             login_token_ttl_hours: 30 * 24,
             internal_token: None,
+            login: LoginLimits::default(),
             argon2: Argon2Settings::default(),
             telemetry: TelemetrySettings::default(),
         }

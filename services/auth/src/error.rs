@@ -40,6 +40,9 @@ pub enum Error {
     /// A name that must be unique is taken (code `auth.<what>_exists`).
     #[error("{what} `{name}` already exists")]
     Exists { what: &'static str, name: String },
+    /// Too many failed logins for this username; retry after the window.
+    #[error("too many failed logins; retry in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
     /// The change would leave the org without an owner.
     #[error("an organization must keep at least one owner")]
     LastOwner,
@@ -113,6 +116,10 @@ impl From<Error> for ApiError {
                 ApiError::conflict(format!("auth.{what}_exists"), message).with_details(json!({ "name": name }))
             }
             Error::LastOwner => ApiError::conflict("auth.last_owner", message),
+            Error::TooManyAttempts { retry_after_secs } => {
+                ApiError::new(ErrorCode::RateLimited, "auth.too_many_attempts", message)
+                    .with_details(json!({ "retry_after_secs": retry_after_secs }))
+            }
             Error::BadRequest { code, field, .. } => {
                 let api = ApiError::bad_request(code, message);
                 match field {

@@ -8,20 +8,25 @@
 //!   names, password hashing, tokens;
 //! - [`store`]: sea-orm entities, migrations, repository functions, facts for the matrix;
 //! - [`http`]: routes, the guard that authorizes and audits them, the decision endpoint;
-//! - [`error`]: [`Error`] and its HTTP answers (`auth.*` codes).
+//! - [`error`]: [`Error`] and its HTTP answers (`auth.*` codes);
+//! - [`limits`]: failed-login limits; [`invalidation`]: decision-cache invalidations (both on the
+//!   coordination store);
 //!
-//! [`App`] ties them together: `App::build(settings, db)` then `router()` (embedded in the gateway)
+//! [`App`] ties them together: `App::build(settings, deps)` then `router()` (embedded in the gateway)
 //! or `run_until_stopped()` (the `auth` binary).
 
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod invalidation;
+pub mod limits;
 pub mod store;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use myelin_common::coord::SharedCoord;
 use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
@@ -35,7 +40,15 @@ use crate::domain::password::{self, Hasher};
 use crate::domain::rbac::{Action, OrgRole};
 use crate::http::AppState;
 use crate::http::dto::{AuthorizeAnswer, ResourceRef};
+use crate::limits::LoginLimiter;
 use crate::store::Store;
+
+/// What the auth service needs from outside: its database and the coordination store (Redis, or
+/// `MemoryCoord` in the embedded server) for login limits and cache invalidations.
+pub struct Deps {
+    pub db: DatabaseConnection,
+    pub coord: SharedCoord,
+}
 
 /// A built auth service, ready to serve.
 #[derive(Clone)]
@@ -46,12 +59,15 @@ pub struct App {
 
 impl App {
     /// Runs the migrations and prepares the password hasher (fails on out-of-range argon2 settings).
-    pub async fn build(settings: Settings, db: DatabaseConnection) -> Result<App, Error> {
+    pub async fn build(settings: Settings, deps: Deps) -> Result<App, Error> {
+        let Deps { db, coord } = deps;
         store::migrate(&db).await?;
         let hasher = Hasher::new(&settings.argon2)?;
         let settings = Arc::new(settings);
         let state = AppState {
             store: Store::new(db),
+            limiter: LoginLimiter::new(coord.clone(), settings.login),
+            coord,
             hasher: Arc::new(hasher),
             settings: settings.clone(),
             ready: Arc::new(AtomicBool::new(true)),

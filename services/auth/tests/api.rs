@@ -27,6 +27,7 @@ on_both_databases!(
     accounts_login_and_personal_tokens,
     orgs_members_teams_and_decisions,
     service_accounts_act_with_their_role,
+    projects_granted_to_users_directly,
 );
 
 async fn accounts_login_and_personal_tokens(app: TestApp) {
@@ -367,6 +368,17 @@ async fn orgs_members_teams_and_decisions(app: TestApp) {
         !entries.iter().any(|e| e["actor"] == "dave" && e["status"] == 404),
         "hidden probes stay out of the org's log"
     );
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e["actor"] == "bob" && e["action"] == "org.create"),
+        "a failed attempt to take the name stays out of the org's log"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["actor"] == "alice" && e["action"] == "org.create" && e["status"] == 201)
+    );
 
     // Only owners delete the org; then it is gone for everyone.
     assert_eq!(
@@ -533,4 +545,167 @@ async fn bootstrap_admin_org_list_and_internal_token() {
         .await
         .unwrap();
     assert!(decision.allowed, "{decision:?}");
+}
+
+#[tokio::test]
+async fn logins_are_limited_and_changes_are_published() {
+    let settings = myelin_auth::Settings {
+        login: myelin_auth::limits::LoginLimits {
+            max_failures: 3,
+            window_secs: 300,
+        },
+        ..support::settings()
+    };
+    let app = support::spawn_with(Backend::Sqlite, settings).await;
+    let mut invalidations = app.coord.subscribe(myelin_auth::invalidation::CHANNEL).await.unwrap();
+    let alice = app.signup("alice").await;
+    app.signup("bob").await;
+    let login = |username: &str, password: &str| {
+        let body = json!({"username": username, "password": password});
+        app.call(Method::POST, "/api/v1/auth/token", None, Some(body))
+    };
+    for _ in 0..3 {
+        assert_eq!(login("alice", "wrong-password").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = login("alice", "password-alice").await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "auth.too_many_attempts")
+    );
+    assert!(r.body["details"]["retry_after_secs"].as_u64().unwrap() > 0);
+    assert_eq!(
+        login("bob", "password-bob").await.status,
+        StatusCode::OK,
+        "other users are not affected"
+    );
+
+    assert_eq!(
+        app.post("/api/v1/orgs/create", &alice, json!({"name": "acme"}))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(next(&mut invalidations).await, json!({"org": "acme"}));
+    assert_eq!(
+        app.post(
+            "/api/v1/orgs/acme/members",
+            &alice,
+            json!({"user": "bob", "role": "viewer"})
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(next(&mut invalidations).await, json!({"org": "acme"}));
+    let r = app
+        .post("/api/v1/users/tokens", &alice, json!({"name": "laptop"}))
+        .await;
+    let (key, uuid) = (
+        r.body["key"].as_str().unwrap().to_owned(),
+        r.body["uuid"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(
+        app.delete(&format!("/api/v1/users/tokens/{uuid}"), &alice).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let hash = myelin_auth::domain::token::TokenHash::of(&key).0;
+    assert_eq!(next(&mut invalidations).await, json!({"token_hash": hash}));
+}
+
+async fn next(stream: &mut futures::stream::BoxStream<'static, bytes::Bytes>) -> Value {
+    use futures::StreamExt;
+    let bytes = tokio::time::timeout(std::time::Duration::from_secs(5), stream.next())
+        .await
+        .expect("no invalidation within 5 s")
+        .expect("the channel closed");
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn projects_granted_to_users_directly(app: TestApp) {
+    let [alice, carol, dave] = [
+        app.signup("alice").await,
+        app.signup("carol").await,
+        app.signup("dave").await,
+    ];
+    app.post("/api/v1/orgs/create", &alice, json!({"name": "acme"})).await;
+    app.post(
+        "/api/v1/orgs/acme/members",
+        &alice,
+        json!({"user": "carol", "role": "viewer"}),
+    )
+    .await;
+    let vision = json!({"owner": "acme", "project": "vision"});
+    assert_decision(
+        &app.authorize(&carol, "project.update", vision.clone()).await,
+        false,
+        403,
+    );
+
+    // Carol, a viewer, is made admin of one project; she then gives dave, an outsider, a role on it.
+    let members = "/api/v1/orgs/acme/projects/vision/members";
+    let r = app
+        .post(members, &alice, json!({"user": "carol", "role": "admin"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_decision(
+        &app.authorize(&carol, "project.update", vision.clone()).await,
+        true,
+        200,
+    );
+    assert_decision(
+        &app.authorize(&carol, "project.delete", vision.clone()).await,
+        false,
+        403,
+    );
+    let r = app.post(members, &dave, json!({"user": "dave", "role": "admin"})).await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "an outsider cannot grant himself anything"
+    );
+    assert_eq!(
+        app.post(members, &carol, json!({"user": "dave"})).await.status,
+        StatusCode::CREATED
+    );
+    assert_decision(&app.authorize(&dave, "run.create", vision.clone()).await, true, 200);
+    assert_decision(
+        &app.authorize(&dave, "run.create", json!({"owner": "acme", "project": "x"}))
+            .await,
+        false,
+        403,
+    );
+    assert_decision(
+        &app.authorize(&dave, "project.member.add", vision.clone()).await,
+        false,
+        403,
+    );
+    let listed = app.get(members, &dave).await;
+    let roles: Vec<_> = listed.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["user"].as_str().unwrap().to_owned(),
+                m["role"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        [("carol".into(), "admin".into()), ("dave".into(), "member".into())]
+    );
+
+    // Withdrawn, dave has no relation left: 404 again.
+    assert_eq!(
+        app.delete(&format!("{members}/dave"), &carol).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_decision(&app.authorize(&dave, "run.view", vision.clone()).await, false, 404);
+    // Removing carol from the org takes her project role too.
+    assert_eq!(
+        app.delete("/api/v1/orgs/acme/members/carol", &alice).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_decision(&app.authorize(&carol, "run.view", vision).await, false, 404);
 }

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The whole permission matrix through the service: real users, memberships, a team and a grant
-//! made over HTTP, every (role × situation × action) cell asked of `POST /internal/v1/authorize`
+//! and direct project grants made over HTTP, every (role × situation × action) cell asked of `POST /internal/v1/authorize`
 //! and compared with `tests/rbac_matrix.txt`. On SQLite and on PostgreSQL.
 
 mod support;
@@ -9,7 +9,7 @@ use serde_json::json;
 use support::{Backend, TestApp};
 
 const ROLES: [&str; 6] = ["outsider", "viewer", "member", "admin", "manager", "owner"];
-const SITUATIONS: [&str; 3] = ["alone", "tmember", "tadmin"];
+const SITUATIONS: [&str; 5] = ["alone", "tmember", "tadmin", "pmember", "padmin"];
 
 #[tokio::test]
 async fn every_cell_through_the_decision_endpoint_sqlite() {
@@ -47,29 +47,20 @@ async fn every_cell(app: TestApp) {
         for role in ROLES {
             let name = format!("{role}-{situation}");
             let token = app.signup(&name).await;
+            let mut grants = Vec::new();
             if role != "outsider" {
-                let r = app
-                    .post(
-                        "/api/v1/orgs/acme/members",
-                        &founder,
-                        json!({"user": name, "role": role}),
-                    )
-                    .await;
-                assert_eq!(r.status, 201, "{:?}", r.body);
+                grants.push(("/api/v1/orgs/acme/members", role));
             }
-            let team_role = match situation {
-                "tmember" => Some("member"),
-                "tadmin" => Some("admin"),
-                _ => None,
-            };
-            if let Some(team_role) = team_role {
-                let body = json!({"user": name, "role": team_role});
-                assert_eq!(
-                    app.post("/api/v1/orgs/acme/teams/ml/members", &founder, body)
-                        .await
-                        .status,
-                    201
-                );
+            match situation {
+                "tmember" => grants.push(("/api/v1/orgs/acme/teams/ml/members", "member")),
+                "tadmin" => grants.push(("/api/v1/orgs/acme/teams/ml/members", "admin")),
+                "pmember" => grants.push(("/api/v1/orgs/acme/projects/p/members", "member")),
+                "padmin" => grants.push(("/api/v1/orgs/acme/projects/p/members", "admin")),
+                _ => {}
+            }
+            for (uri, role) in grants {
+                let r = app.post(uri, &founder, json!({"user": name, "role": role})).await;
+                assert_eq!(r.status, 201, "{uri}: {:?}", r.body);
             }
             row.push(token);
         }
@@ -101,6 +92,11 @@ async fn every_cell(app: TestApp) {
             }
         }
     }
-    assert_eq!(cells, 30 * 18, "every action, role and situation");
+    let actions = myelin_auth::domain::rbac::Action::ALL.len();
+    assert_eq!(
+        cells,
+        actions * ROLES.len() * SITUATIONS.len(),
+        "every action, role and situation"
+    );
     assert!(wrong.is_empty(), "{} wrong cells:\n{}", wrong.len(), wrong.join("\n"));
 }

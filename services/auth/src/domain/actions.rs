@@ -57,6 +57,8 @@ actions! {
     ProjectUpdate => "project.update": "Change a project.",
     ProjectDelete => "project.delete": "Delete a project and its runs.",
     ProjectGrant => "project.grant": "Grant a project to a team, or withdraw the grant.",
+    ProjectMemberAdd => "project.member.add": "Give a user a role (member or admin) on the project.",
+    ProjectMemberRemove => "project.member.remove": "Take a user's role on the project away.",
     RunView => "run.view": "See runs, their logs, metrics and artifacts.",
     RunCreate => "run.create": "Submit a run.",
     RunStop => "run.stop": "Stop a run.",

@@ -2,6 +2,7 @@
 //! validated names ([`names`]), password hashing ([`password`]) and API tokens ([`token`]).
 
 pub mod actions;
+pub mod facts;
 pub mod names;
 pub mod password;
 pub mod rbac;

@@ -2,12 +2,13 @@
 //!
 //! Every [`Action`] has one [`Rule`] ([`rule`]): the lowest org role allowed on every resource of
 //! the org, and — for team and project actions — the lowest team role that allows it on the teams
-//! the subject belongs to (team actions) or on the projects granted to those teams (project and run
-//! actions). [`authorize`] applies a rule to plain facts ([`SubjectFacts`], [`ResourceFacts`]), so
+//! the subject belongs to (team actions), or on the projects granted to those teams or to the
+//! subject directly (project and run actions). [`authorize`] applies a rule to plain facts ([`SubjectFacts`], [`ResourceFacts`]), so
 //! the whole matrix is tested without a database, and `docs/rbac.md` is rendered from it.
 //!
 //! Two rules hold everywhere:
-//! - a subject with no relation to the org (neither a member nor in one of its teams) gets
+//! - a subject with no relation to the org (not a member, in none of its teams, on none of its
+//!   projects) gets
 //!   [`DenyStatus::NotFound`], never `Forbidden`: the org's existence is not revealed;
 //! - nobody grants more than they hold: a role given, or the current role of the member (or service
 //!   account) acted upon, may not be above the actor's own role (so only owners make or touch owners).
@@ -15,6 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use super::actions::{Action, UnknownAction};
+pub use super::facts::{ProjectMembership, ResourceFacts, SubjectFacts, TeamMembership};
 pub use super::roles::{OrgRole, TeamRole, UnknownRole};
 
 /// What an action is about: the org itself, one team, or one project (and its runs).
@@ -93,57 +95,9 @@ pub const fn rule(action: Action) -> Rule {
         ProjectUpdate => Rule::project(Manager, TeamRole::Admin),
         ProjectDelete => Rule::project(Manager, TeamRole::Admin).via_min(Admin),
         ProjectGrant => Rule::project(Manager, TeamRole::Admin).target_team(),
+        ProjectMemberAdd | ProjectMemberRemove => Rule::project(Manager, TeamRole::Admin),
         RunCreate | RunStop | RunRestart | RunDelete | RunUpdate => Rule::project(Member, TeamRole::Member),
     }
-}
-
-/// One team the subject belongs to, in the org at hand.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TeamMembership {
-    pub team: String,
-    pub role: TeamRole,
-}
-
-/// Everything [`authorize`] needs to know about the subject, in one org.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SubjectFacts {
-    /// The subject's org role; `None` for an outsider.
-    pub org_role: Option<OrgRole>,
-    /// The org's teams the subject belongs to.
-    pub teams: Vec<TeamMembership>,
-}
-
-impl SubjectFacts {
-    /// Whether the subject has any relation to the org (member, or in one of its teams).
-    pub fn is_related(&self) -> bool {
-        self.org_role.is_some() || !self.teams.is_empty()
-    }
-
-    /// The subject's effective role in `team`: an org admin (or above) who belongs to a team
-    /// administers it, whatever their team role.
-    pub fn team_role(&self, team: &str) -> Option<TeamRole> {
-        let role = self.teams.iter().find(|m| m.team == team)?.role;
-        if self.org_role >= Some(OrgRole::Admin) {
-            Some(TeamRole::Admin)
-        } else {
-            Some(role)
-        }
-    }
-}
-
-/// Everything [`authorize`] needs to know about the resource.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ResourceFacts {
-    /// The team acted on (team actions), or the team a project is granted to (`project.grant`).
-    pub team: Option<String>,
-    /// The project acted on (project and run actions).
-    pub project: Option<String>,
-    /// The teams the project is granted to.
-    pub project_teams: Vec<String>,
-    /// The org role being given (`member.add`, `member.change_role`, `sa.create`).
-    pub target_role: Option<OrgRole>,
-    /// The current org role of the member or service account acted on.
-    pub target_current_role: Option<OrgRole>,
 }
 
 /// Why a request is refused: `NotFound` hides the org from subjects with no relation to it.
@@ -212,7 +166,11 @@ fn allowed_by_rule(rule: &Rule, subject: &SubjectFacts, resource: &ResourceFacts
     let held = match rule.scope {
         Scope::Org => None,
         Scope::Team => resource.team.as_deref().and_then(|t| subject.team_role(t)),
-        Scope::Project => resource.project_teams.iter().filter_map(|t| subject.team_role(t)).max(),
+        Scope::Project => {
+            let direct = resource.project.as_deref().and_then(|p| subject.project_role(p));
+            let through_teams = resource.project_teams.iter().filter_map(|t| subject.team_role(t));
+            through_teams.chain(direct).max()
+        }
     };
     let target_ok = !rule.target_team_administered
         || resource.team.as_deref().and_then(|t| subject.team_role(t)) == Some(TeamRole::Admin);
@@ -225,7 +183,7 @@ pub fn describe(rule: &Rule) -> String {
     if let Some(via) = rule.via_team {
         let place = match rule.scope {
             Scope::Team => "of the team",
-            _ => "of a team the project is granted to",
+            _ => "of the project or of a team it is granted to",
         };
         text.push_str(&format!(", or to be a team `{via}` {place}"));
         if let Some(min) = rule.via_team_min_org {

@@ -53,7 +53,7 @@ pub fn render() -> String {
          request through the gateway names one action; anything not listed is denied.\n\n\
          ## Org roles\n\n\
          | role | meaning |\n|---|---|\n\
-         | outsider | not a member: only what a team they belong to is granted |\n\
+         | outsider | not a member: only what a team they belong to, or they themselves, are granted |\n\
          | viewer | views runs and most org data |\n\
          | member | views, and acts on runs (create, stop, restart, delete, update) |\n\
          | admin | administers the teams they belong to and the projects granted to them; creates teams and projects |\n\
@@ -61,8 +61,9 @@ pub fn render() -> String {
          | owner | everything, including deleting the organization |\n\n\
          ## Matrix\n\n\
          `yes`: on every resource of the org. `own teams`: on the teams the subject belongs to.\n\
-         `granted projects`: on the projects granted to a team the subject belongs to. `as team admin`:\n\
-         only where the subject's team role is admin. `—`: never.\n\n\
+         `granted projects`: on the projects granted to a team the subject belongs to, or to the subject\n\
+         directly. `as team admin`: only where the subject's team (or direct project) role is admin.\n\
+         `—`: never.\n\n\
          | action | what | outsider | viewer | member | admin | manager | owner |\n\
          |---|---|---|---|---|---|---|---|\n",
     );
@@ -78,14 +79,19 @@ pub fn render() -> String {
         "\n## Rules\n\n\
          - **Team promotion.** A user can be `member` or `admin` of a team whatever their org role (an\n  \
          outsider too). On the projects granted to that team, a team member gets the rights of an org\n  \
-         `member` on runs, and a team admin also updates the project and grants it to the other teams\n  \
-         they administer. Deleting teams and projects through a team also needs the org role `admin`.\n\
-         - **Org admins** administer every team they belong to, whatever their team role there.\n\
+         `member` on runs, and a team admin also updates the project, manages its direct members and\n  \
+         grants it to the other teams they administer. Deleting teams and projects through a team also\n  \
+         needs the org role `admin`.\n\
+         - **Project promotion.** A project can also be granted to a user directly, as `member` or\n  \
+         `admin`, with the same rights on that project as the same role in a team it is granted to.\n\
+         - **Org admins** administer every team they belong to and every project granted to them,\n  \
+         whatever their team or project role there.\n\
          - **No escalation.** Nobody gives a role above their own, nor changes or removes a member (or a\n  \
          service account) whose role is above their own: only owners make owners, managers cannot touch\n  \
          owners. An organization always keeps at least one owner.\n\
-         - **Not found, not forbidden.** A subject with no relation to an org (neither a member nor in\n  \
-         one of its teams) is told the org does not exist (404); a related subject is told 403.\n\
+         - **Not found, not forbidden.** A subject with no relation to an org (not a member, in none of\n  \
+         its teams, granted none of its projects) is told the org does not exist (404); a related\n  \
+         subject is told 403.\n\
          - **Service accounts** act with the org role they were created with, in their org only.\n\
          - **Audit.** Every mutating request is written to the org's audit log with its result.\n",
     );

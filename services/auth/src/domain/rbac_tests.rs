@@ -3,19 +3,35 @@
 
 use super::*;
 
-/// The expected matrix (`tests/rbac_matrix.txt`, shared with the HTTP test): `(action, in no
-/// team, team member, team admin)`, each six letters over outsider..owner.
-fn expected() -> Vec<(String, String, String, String)> {
+/// One row of the expected matrix (`tests/rbac_matrix.txt`, shared with the HTTP test): the
+/// action, then per situation six letters over outsider..owner.
+struct Row {
+    action: String,
+    situations: Vec<String>,
+}
+
+fn expected() -> Vec<Row> {
     include_str!("../../tests/rbac_matrix.txt")
         .lines()
         .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
         .map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            assert_eq!(fields.len(), 4, "bad line: {line}");
-            (fields[0].into(), fields[1].into(), fields[2].into(), fields[3].into())
+            let mut fields = line.split_whitespace().map(str::to_owned);
+            let action = fields.next().unwrap();
+            let situations: Vec<String> = fields.collect();
+            assert_eq!(situations.len(), SITUATIONS.len(), "bad line: {line}");
+            Row { action, situations }
         })
         .collect()
 }
+
+/// The situations of the table's columns: (name, team memberships, direct project grants).
+const SITUATIONS: [(&str, Option<TeamRole>, Option<TeamRole>); 5] = [
+    ("in no team", None, None),
+    ("team member", Some(TeamRole::Member), None),
+    ("team admin", Some(TeamRole::Admin), None),
+    ("project member", None, Some(TeamRole::Member)),
+    ("project admin", None, Some(TeamRole::Admin)),
+];
 
 const ROLES: [Option<OrgRole>; 6] = [
     None,
@@ -36,6 +52,7 @@ fn subject(org_role: Option<OrgRole>, teams: &[(&str, TeamRole)]) -> SubjectFact
                 role: *role,
             })
             .collect(),
+        projects: Vec::new(),
     }
 }
 
@@ -67,17 +84,29 @@ fn every_cell_of_the_matrix() {
     let expected = expected();
     assert_eq!(expected.len(), Action::ALL.len(), "every action has a row");
     let mut wrong = Vec::new();
-    for (name, alone, member, admin) in &expected {
-        let action: Action = name.parse().unwrap();
-        for (situation, teams, row) in [
-            ("in no team", &[][..], alone),
-            ("team member", &[("t", TeamRole::Member)][..], member),
-            ("team admin", &[("t", TeamRole::Admin)][..], admin),
-        ] {
-            for (role, want) in ROLES.iter().zip(row.chars()) {
-                let got = letter(&authorize(&subject(*role, teams), action, &on_team_t()));
+    for row in &expected {
+        let action: Action = row.action.parse().unwrap();
+        for ((situation, team, project), letters) in SITUATIONS.iter().zip(&row.situations) {
+            for (role, want) in ROLES.iter().zip(letters.chars()) {
+                let mut facts = subject(*role, &[]);
+                if let Some(role) = team {
+                    facts.teams.push(TeamMembership {
+                        team: "t".into(),
+                        role: *role,
+                    });
+                }
+                if let Some(role) = project {
+                    facts.projects.push(ProjectMembership {
+                        project: "p".into(),
+                        role: *role,
+                    });
+                }
+                let got = letter(&authorize(&facts, action, &on_team_t()));
                 if got != want {
-                    wrong.push(format!("{name} / {role:?} / {situation}: want {want}, got {got}"));
+                    wrong.push(format!(
+                        "{} / {role:?} / {situation}: want {want}, got {got}",
+                        row.action
+                    ));
                 }
             }
         }

@@ -16,6 +16,7 @@ use super::{AppState, Body, Caller, parse_uuid};
 use crate::domain::names::{Email, Username};
 use crate::domain::{password, token};
 use crate::error::Error;
+use crate::invalidation::{self, Invalidation};
 use crate::store::entities::{token as token_row, user};
 use crate::store::facts::{Subject, owner_of};
 use crate::store::tokens::{self, TokenOwner};
@@ -46,10 +47,12 @@ pub async fn signup(State(state): State<AppState>, Body(body): Body<Signup>) -> 
 }
 
 /// Checks a username (or email) and password and answers a new token that expires after
-/// `login_token_ttl_hours`. A wrong user and a wrong password answer alike, in the same time.
+/// `login_token_ttl_hours`. A wrong user and a wrong password answer alike, in the same time;
+/// too many failures for one username answer 429 `auth.too_many_attempts` ([`crate::limits`]).
 pub async fn login(State(state): State<AppState>, Body(body): Body<Credentials>) -> Result<Json<AuthToken>, ApiError> {
     let audit = Audit::new(&state, body.username.clone(), None, "auth.login", body.username.clone());
     let result = async {
+        state.limiter.check(&body.username).await?;
         let user = match body.username.contains('@') {
             true => users::by_email(&state.store, &body.username).await?,
             false => users::by_username(&state.store, &body.username).await?,
@@ -64,8 +67,14 @@ pub async fn login(State(state): State<AppState>, Body(body): Body<Credentials>)
         .await
         .map_err(|e| Error::Password(password::Error::Hashing(e.to_string())))?;
         match user {
-            Some(user) if valid => login_token(&state, &user).await,
-            _ => Err(Error::InvalidCredentials),
+            Some(user) if valid => {
+                state.limiter.succeeded(&body.username).await;
+                login_token(&state, &user).await
+            }
+            _ => {
+                state.limiter.failed(&body.username).await;
+                Err(Error::InvalidCredentials)
+            }
         }
     }
     .await;
@@ -140,7 +149,9 @@ pub async fn revoke_token(
     let audit = Audit::new(&state, subject.name(), None, "user.token.revoke", uuid.clone());
     let result = async {
         let uuid = parse_uuid(&uuid)?;
-        tokens::revoke(&state.store, owner_of(&subject), uuid).await
+        let hash = tokens::revoke(&state.store, owner_of(&subject), uuid).await?;
+        invalidation::publish(&state.coord, &Invalidation::Token { token_hash: hash.0 }).await;
+        Ok(())
     }
     .await;
     audit

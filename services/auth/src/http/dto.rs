@@ -121,7 +121,7 @@ pub struct Team {
     pub updated_at: DateTime<Utc>,
 }
 
-/// `POST /api/v1/orgs/{owner}/teams/{team}/members`.
+/// `POST /api/v1/orgs/{owner}/teams/{team}/members` and `.../projects/{project}/members`.
 #[derive(Debug, Deserialize)]
 pub struct TeamMemberCreate {
     pub user: String,
@@ -141,6 +141,9 @@ pub struct TeamMember {
     pub role: TeamRole,
     pub org_role: Option<OrgRole>,
 }
+
+/// A user granted a project directly, with their project role (same shape as a team member).
+pub type ProjectMember = TeamMember;
 
 /// `POST /api/v1/orgs/{owner}/teams/{team}/projects`.
 #[derive(Debug, Deserialize)]

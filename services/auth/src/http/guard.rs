@@ -13,6 +13,7 @@ use myelin_common::ApiError;
 use super::AppState;
 use crate::domain::rbac::{Action, Decision, DenyStatus, ResourceFacts, SubjectFacts, authorize};
 use crate::error::Error;
+use crate::invalidation::{self, Invalidation};
 use crate::store::entities::org;
 use crate::store::facts::{self, Subject};
 use crate::store::{audit, orgs, teams};
@@ -60,6 +61,7 @@ pub struct Audit<'a> {
     actor: String,
     action: String,
     resource: String,
+    org_only_if_ok: bool,
 }
 
 impl<'a> Audit<'a> {
@@ -77,14 +79,23 @@ impl<'a> Audit<'a> {
             actor: actor.into(),
             action: action.to_string(),
             resource: resource.into(),
+            org_only_if_ok: false,
         }
     }
 
-    /// Writes the outcome (`ok` with `ok_status`, or the error's code and status) and passes the
-    /// result on. Probes of orgs that do not exist (or are hidden) are recorded without an org, so
+    /// Records the org only when the request succeeds (`org.create`: a failed attempt to create a
+    /// taken name must not show in the log of the org that holds it).
+    pub fn org_only_if_ok(mut self) -> Self {
+        self.org_only_if_ok = true;
+        self
+    }
+
+    /// Writes the outcome (`ok` with `ok_status`, or the error's code and status), publishes an
+    /// org invalidation after a success in an org, and passes the result on. Probes of orgs that do not exist (or are hidden) are recorded without an org, so
     /// they never show in an org's log. A failure to write is logged, not answered.
     pub async fn finish<T>(self, result: Result<T, Error>, ok_status: StatusCode) -> Result<T, ApiError> {
-        let hidden_org = matches!(&result, Err(Error::NotFound { what: "org", .. }));
+        let hidden_org =
+            matches!(&result, Err(Error::NotFound { what: "org", .. })) || (self.org_only_if_ok && result.is_err());
         let result = result.map_err(ApiError::from);
         let (outcome, status) = match &result {
             Ok(_) => ("ok".to_owned(), ok_status.as_u16()),
@@ -98,8 +109,12 @@ impl<'a> Audit<'a> {
             result: outcome,
             status,
         };
+        let changed_org = entry.org.clone().filter(|_| result.is_ok());
         if let Err(err) = audit::record(&self.state.store, entry).await {
             tracing::error!(error = %err, "cannot write the audit log");
+        }
+        if let Some(org) = changed_org {
+            invalidation::publish(&self.state.coord, &Invalidation::Org { org }).await;
         }
         result
     }

@@ -1,4 +1,5 @@
-//! `/healthz` (the process answers) and `/readyz` (database reachable, not shutting down).
+//! `/healthz` (the process answers) and `/readyz` (database and coordination store reachable, not
+//! shutting down).
 
 use std::sync::atomic::Ordering;
 
@@ -14,11 +15,13 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: 503 while the database is unreachable, or once shutdown has begun.
+/// Readiness: 503 while the database or the coordination store is unreachable, or once shutdown
+/// has begun.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.store.db().ping().await.is_ok();
+    let coordination = state.coord.is_healthy().await;
     let accepting = state.ready.load(Ordering::SeqCst);
-    let ok = database && accepting;
+    let ok = database && coordination && accepting;
     let status = if ok {
         StatusCode::OK
     } else {
@@ -27,6 +30,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     let body = json!({
         "status": if ok { "ready" } else { "unavailable" },
         "database": database,
+        "coordination": coordination,
         "shutting_down": !accepting,
     });
     (status, Json(body))

@@ -13,6 +13,7 @@ pub mod grants;
 pub mod guard;
 pub mod health;
 pub mod orgs;
+pub mod projects;
 pub mod service_accounts;
 pub mod teams;
 
@@ -27,10 +28,13 @@ use http::request::Parts;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use myelin_common::coord::SharedCoord;
+
 use crate::config::Settings;
 use crate::domain::password::Hasher;
 use crate::domain::token;
 use crate::error::Error;
+use crate::limits::LoginLimiter;
 use crate::store::Store;
 use crate::store::facts::{self, Subject};
 
@@ -38,6 +42,9 @@ use crate::store::facts::{self, Subject};
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// Where cache invalidations are published.
+    pub coord: SharedCoord,
+    pub limiter: LoginLimiter,
     pub hasher: Arc<Hasher>,
     pub settings: Arc<Settings>,
     /// False once shutdown has begun (readiness).
@@ -63,14 +70,30 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{org}/members"), get(orgs::members).post(orgs::add_member))
         .route(
             &format!("{org}/members/{{user}}"),
-            axum::routing::patch(orgs::change_role).delete(orgs::remove_member),
+            axum::routing::patch(orgs::change_role)
+                .put(orgs::change_role)
+                .delete(orgs::remove_member),
         )
         .route(&format!("{org}/teams"), get(teams::list).post(teams::create))
-        .route(team, get(teams::get).patch(teams::rename).delete(teams::delete))
+        .route(
+            team,
+            get(teams::get)
+                .patch(teams::rename)
+                .put(teams::rename)
+                .delete(teams::delete),
+        )
         .route(&format!("{team}/members"), get(teams::members).post(teams::add_member))
         .route(&format!("{team}/members/{{user}}"), delete(teams::remove_member))
         .route(&format!("{team}/projects"), get(grants::projects).post(grants::grant))
         .route(&format!("{team}/projects/{{project}}"), delete(grants::revoke))
+        .route(
+            &format!("{org}/projects/{{project}}/members"),
+            get(projects::members).post(projects::add_member),
+        )
+        .route(
+            &format!("{org}/projects/{{project}}/members/{{user}}"),
+            delete(projects::remove_member),
+        )
         .route(
             &format!("{org}/sa"),
             get(service_accounts::list).post(service_accounts::create),

@@ -57,7 +57,8 @@ pub async fn create(
         Some(&body.name),
         "org.create",
         body.name.clone(),
-    );
+    )
+    .org_only_if_ok();
     let result = async {
         let user = subject.user().ok_or(Error::UsersOnly("create organizations"))?;
         let name: OrgName = body.name.parse().map_err(|e| Error::invalid_name("name", e))?;

@@ -16,6 +16,7 @@ use super::{AppState, Body, Caller, parse_uuid};
 use crate::domain::names::ServiceAccountName;
 use crate::domain::rbac::{Action, ResourceFacts};
 use crate::error::Error;
+use crate::invalidation::{self, Invalidation};
 use crate::store::entities::service_account;
 use crate::store::facts::Subject;
 use crate::store::service_accounts as store;
@@ -151,7 +152,9 @@ pub async fn revoke_token(
     let audit = Audit::new(&state, subject.name(), Some(&owner), "sa.token.revoke", resource);
     let result = async {
         let sa = target(&state, &subject, &owner, &name, Action::SaDelete).await?;
-        tokens::revoke(&state.store, TokenOwner::ServiceAccount(sa.id), parse_uuid(&uuid)?).await
+        let hash = tokens::revoke(&state.store, TokenOwner::ServiceAccount(sa.id), parse_uuid(&uuid)?).await?;
+        invalidation::publish(&state.coord, &Invalidation::Token { token_hash: hash.0 }).await;
+        Ok(())
     }
     .await;
     audit

@@ -5,7 +5,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::entities::{org, service_account, user};
 use super::tokens::{self, TokenOwner};
-use super::{Store, orgs, service_accounts, teams};
+use super::{Store, orgs, projects, service_accounts, teams};
 use crate::domain::rbac::{OrgRole, ResourceFacts, SubjectFacts};
 use crate::domain::token::{self, TokenHash, TokenState};
 use crate::error::Error;
@@ -82,16 +82,17 @@ pub fn owner_of(subject: &Subject) -> TokenOwner {
     }
 }
 
-/// The subject's org role and teams in `org`.
+/// The subject's org role, teams and directly granted projects in `org`.
 pub async fn subject_facts(store: &Store, org: &org::Model, subject: &Subject) -> Result<SubjectFacts, Error> {
     match subject {
         Subject::User(user) => Ok(SubjectFacts {
             org_role: orgs::member_role(store, org.id, user.id).await?,
             teams: teams::memberships(store, org.id, user.id).await?,
+            projects: projects::memberships(store, org.id, user.id).await?,
         }),
         Subject::ServiceAccount(sa, role) if sa.org_id == org.id => Ok(SubjectFacts {
             org_role: Some(*role),
-            teams: Vec::new(),
+            ..SubjectFacts::default()
         }),
         Subject::ServiceAccount(..) => Ok(SubjectFacts::default()),
     }

@@ -6,6 +6,7 @@ pub mod entities;
 pub mod facts;
 pub mod migrations;
 pub mod orgs;
+pub mod projects;
 pub mod service_accounts;
 pub mod teams;
 pub mod tokens;

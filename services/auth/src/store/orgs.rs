@@ -10,7 +10,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::entities::{org, org_member, team, team_member, user};
+use super::entities::{org, org_member, project_member, team, team_member, user};
 use super::{Store, exists_or, now, users};
 use crate::domain::names::OrgName;
 use crate::domain::rbac::OrgRole;
@@ -118,7 +118,7 @@ pub async fn set_role(store: &Store, org_id: i64, user: &user::Model, role: OrgR
     Ok(())
 }
 
-/// Removes a member and their memberships of the org's teams; refuses to remove the last owner.
+/// Removes a member, their memberships of the org's teams and their direct project grants; refuses to remove the last owner.
 pub async fn remove_member(store: &Store, org_id: i64, user: &user::Model) -> Result<(), Error> {
     let txn = store.begin().await?;
     lock_org(&txn, org_id).await?;
@@ -139,6 +139,11 @@ pub async fn remove_member(store: &Store, org_id: i64, user: &user::Model) -> Re
     team_member::Entity::delete_many()
         .filter(team_member::Column::TeamId.is_in(team_ids))
         .filter(team_member::Column::UserId.eq(user.id))
+        .exec(&txn)
+        .await?;
+    project_member::Entity::delete_many()
+        .filter(project_member::Column::OrgId.eq(org_id))
+        .filter(project_member::Column::UserId.eq(user.id))
         .exec(&txn)
         .await?;
     txn.commit().await?;

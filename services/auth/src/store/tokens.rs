@@ -63,23 +63,26 @@ pub async fn list(store: &Store, owner: TokenOwner) -> Result<Vec<token::Model>,
     Ok(select.order_by_desc(token::Column::Id).all(store.db()).await?)
 }
 
-/// Revokes token `uuid` of `owner` (`auth.token_not_found` when `owner` has no such live token).
-pub async fn revoke(store: &Store, owner: TokenOwner, uuid: uuid::Uuid) -> Result<(), Error> {
+/// Revokes token `uuid` of `owner` (`auth.token_not_found` when `owner` has no such live token);
+/// answers its hash (for cache invalidation).
+pub async fn revoke(store: &Store, owner: TokenOwner, uuid: uuid::Uuid) -> Result<TokenHash, Error> {
     let owned = match owner {
         TokenOwner::User(id) => token::Column::UserId.eq(id),
         TokenOwner::ServiceAccount(id) => token::Column::ServiceAccountId.eq(id),
     };
-    let updated = token::Entity::update_many()
-        .col_expr(token::Column::RevokedAt, Expr::value(now()))
+    let row = token::Entity::find()
         .filter(token::Column::Uuid.eq(uuid))
         .filter(token::Column::RevokedAt.is_null())
         .filter(owned)
+        .one(store.db())
+        .await?
+        .ok_or_else(|| Error::not_found("token", uuid.to_string()))?;
+    token::Entity::update_many()
+        .col_expr(token::Column::RevokedAt, Expr::value(now()))
+        .filter(token::Column::Id.eq(row.id))
         .exec(store.db())
         .await?;
-    if updated.rows_affected == 0 {
-        return Err(Error::not_found("token", uuid.to_string()));
-    }
-    Ok(())
+    Ok(TokenHash(row.hash))
 }
 
 /// Records that token `id` was just used.

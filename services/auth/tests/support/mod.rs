@@ -3,13 +3,16 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::any::Any;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
 use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use myelin_auth::domain::password::Argon2Settings;
-use myelin_auth::{App, Settings};
+use myelin_auth::{App, Deps, Settings};
+use myelin_common::coord::SharedCoord;
+use myelin_common::coord::memory::MemoryCoord;
 use myelin_common::db::testing::{fresh_postgres, fresh_sqlite};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
@@ -54,6 +57,8 @@ pub fn settings() -> Settings {
 
 pub struct TestApp {
     pub app: App,
+    /// The in-process coordination store the app publishes on (unique prefix per app).
+    pub coord: SharedCoord,
     pub router: Router,
     pub db: DatabaseConnection,
     _guard: Box<dyn Any + Send>,
@@ -66,10 +71,16 @@ pub async fn spawn(backend: Backend) -> TestApp {
 pub async fn spawn_with(backend: Backend, settings: Settings) -> TestApp {
     let (db, guard) = database(backend).await;
     let limits = settings.http.clone();
-    let app = App::build(settings, db.clone()).await.unwrap();
+    let coord: SharedCoord = Arc::new(MemoryCoord::with_prefix(format!("test-{}:", uuid::Uuid::now_v7())));
+    let deps = Deps {
+        db: db.clone(),
+        coord: coord.clone(),
+    };
+    let app = App::build(settings, deps).await.unwrap();
     let router = myelin_common::http::common_layers(app.router(), &limits);
     TestApp {
         app,
+        coord,
         router,
         db,
         _guard: guard,

@@ -9,3 +9,4 @@ pub mod names;
 pub mod runs;
 pub mod sampling;
 pub mod series;
+pub mod series_json;

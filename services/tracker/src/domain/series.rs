@@ -1,7 +1,6 @@
-//! Series as read back, pure: columns ([`Series`]), downsampling them ([`Series::sample`]), and the
-//! answers in Polyaxon's shapes, written straight from the columns with no JSON tree in between:
-//! `orient=dict` → `{"step": [...], "timestamp": ["2026-12-04 20:21:06.458805+00:00", ...], "<kind>": [...]}`
-//! (timestamps as Python's `str(datetime)`), `orient=csv` → traceml's `timestamp|step|<kind>` text.
+//! Series as read back, pure: columns ([`Series`]), downsampling them ([`Series::sample`]), the read
+//! options, timestamps as Python prints them, and traceml's `timestamp|step|<kind>` text (`orient=csv`).
+//! The JSON body of a read is `super::series_json`.
 
 use std::fmt::{self, Write as _};
 use std::str::FromStr;
@@ -9,8 +8,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use myelin_contracts::RunUuid;
 use myelin_contracts::tracking::EventKind;
-use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct, Serializer};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::sampling::{self, Method};
@@ -242,77 +240,6 @@ impl ReadQuery {
     }
 }
 
-/// The body of an events read: `{"data": [{"name", "kind", "data", "uuid"?}]}`.
-pub struct EventsBody<'a> {
-    pub series: &'a [Series],
-    pub orient: Orient,
-}
-
-impl Serialize for EventsBody<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut body = serializer.serialize_struct("EventsResponse", 1)?;
-        let series: Vec<OneSeries<'_>> = self.series.iter().map(|s| OneSeries(s, self.orient)).collect();
-        body.serialize_field("data", &series)?;
-        body.end()
-    }
-}
-
-struct OneSeries<'a>(&'a Series, Orient);
-
-impl Serialize for OneSeries<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let OneSeries(series, orient) = self;
-        let mut out = serializer.serialize_map(None)?;
-        out.serialize_entry("name", &series.name)?;
-        out.serialize_entry("kind", &series.kind)?;
-        match orient {
-            Orient::Dict => out.serialize_entry("data", &Dict(series))?,
-            Orient::Csv => out.serialize_entry("data", &csv(series))?,
-        }
-        if let Some(uuid) = series.uuid {
-            out.serialize_entry("uuid", &uuid)?;
-        }
-        out.end()
-    }
-}
-
-struct Dict<'a>(&'a Series);
-
-impl Serialize for Dict<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let series = self.0;
-        let mut out = serializer.serialize_map(Some(3))?;
-        out.serialize_entry("step", &series.steps)?;
-        out.serialize_entry("timestamp", &Times(&series.timestamps))?;
-        match &series.values {
-            Values::Metric(values) => out.serialize_entry(series.kind.as_str(), values)?,
-            Values::Data(values) => out.serialize_entry(series.kind.as_str(), values)?,
-        }
-        out.end()
-    }
-}
-
-struct Times<'a>(&'a [DateTime<Utc>]);
-
-impl Serialize for Times<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-        for t in self.0 {
-            seq.serialize_element(&Display(PyTime(*t)))?;
-        }
-        seq.end()
-    }
-}
-
-/// Serializes a `Display` value as a string without allocating it.
-struct Display<T>(T);
-
-impl<T: fmt::Display> Serialize for Display<T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&self.0)
-    }
-}
-
 /// traceml's text of a series: `timestamp|step|<kind>` then one line per point (no step → empty).
 pub fn csv(series: &Series) -> String {
     let mut out = String::with_capacity(32 + series.len() * 48);
@@ -353,11 +280,7 @@ mod tests {
     #[test]
     fn dict_is_polyaxons_shape() {
         let s = [loss()];
-        let body = serde_json::to_value(EventsBody {
-            series: &s,
-            orient: Orient::Dict,
-        })
-        .unwrap();
+        let body: Value = serde_json::from_slice(&super::super::series_json::events_json(&s, Orient::Dict)).unwrap();
         assert_eq!(
             body,
             json!({"data": [{"name": "loss", "kind": "metric", "data": {

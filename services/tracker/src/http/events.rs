@@ -13,7 +13,8 @@ use myelin_contracts::tracking::{EventKind, EventsBatch, EventsIngested, EventsR
 use super::{AppState, Body, ErrorBody, run_uuid};
 use crate::context::RequestContext;
 use crate::domain::events::{self as domain, IncomingBatch};
-use crate::domain::series::{self, EventsBody, ReadQuery};
+use crate::domain::series::{self, ReadQuery};
+use crate::domain::series_json;
 use crate::error::Error;
 use crate::store::{events as store, summaries};
 
@@ -79,10 +80,7 @@ async fn answer(
 ) -> Result<Response, Error> {
     let options = read_query(uri)?.options()?;
     let series = store::read(&state.store, owner, project, runs, kind, &options, multi).await?;
-    let body = serde_json::to_vec(&EventsBody {
-        series: &series,
-        orient: options.orient,
-    })?;
+    let body = series_json::events_json(&series, options.orient);
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 

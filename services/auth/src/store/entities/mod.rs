@@ -4,6 +4,7 @@ pub mod audit_entry;
 pub mod org;
 pub mod org_member;
 pub mod project_grant;
+pub mod project_member;
 pub mod service_account;
 pub mod team;
 pub mod team_member;

@@ -4,6 +4,7 @@
 mod columns;
 mod m0001_initial;
 mod m0002_credentials;
+mod m0003_project_members;
 
 use sea_orm_migration::prelude::*;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_initial::Migration),
             Box::new(m0002_credentials::Migration),
+            Box::new(m0003_project_members::Migration),
         ]
     }
 
