@@ -7,11 +7,8 @@
 mod support;
 
 use http::StatusCode;
-use sea_orm::sea_query::{Expr, PostgresQueryBuilder, Query, SqliteQueryBuilder};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 use support::{Backend, TestApp, condition};
-use uuid::Uuid;
 
 macro_rules! on_both_databases {
     ($($case:ident),* $(,)?) => {
@@ -26,6 +23,7 @@ macro_rules! on_both_databases {
 
 on_both_databases!(
     query_and_sort_runs,
+    metric_plans_page_and_count_exactly,
     bad_queries_answer_400_with_a_position,
     injection_is_inert
 );
@@ -60,30 +58,18 @@ async fn search(t: &TestApp, query: &str, sort: &str) -> Vec<String> {
     names(&r.body)
 }
 
-/// Writes a metric summary row the way the ingestion path does (another module owns it).
+/// Logs `max`, `min` then `last` (steps 1, 2, 10) through the events API, so the run's summary of
+/// `name` has these last/min/max values.
 async fn summary(t: &TestApp, run: &str, name: &str, last: f64, min: f64, max: f64) {
-    let insert = Query::insert()
-        .into_table("run_metric_summaries")
-        .columns(["run_uuid", "name", "last", "last_step", "min", "max", "sum", "count"])
-        .values_panic([
-            Expr::val(Uuid::parse_str(run).unwrap()),
-            Expr::val(name),
-            Expr::val(last),
-            Expr::val(10i64),
-            Expr::val(min),
-            Expr::val(max),
-            Expr::val(last + min + max),
-            Expr::val(3i64),
-        ])
-        .to_owned();
-    let backend = t.db.get_database_backend();
-    let (sql, values) = match backend {
-        DbBackend::Postgres => insert.build(PostgresQueryBuilder),
-        _ => insert.build(SqliteQueryBuilder),
-    };
-    t.db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await
-        .unwrap();
+    let points = json!([
+        {"name": name, "step": 1, "value": max},
+        {"name": name, "step": 2, "value": min},
+        {"name": name, "step": 10, "value": last},
+    ]);
+    let r = t
+        .post(&format!("{RUNS}/{run}/events"), json!({ "metrics": points }))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
 }
 
 /// Three runs: `alpha-demo` (running, loss 0.15), `beta` (succeeded, loss 0.3, acc 0.9), `gamma`
@@ -270,4 +256,86 @@ async fn injection_is_inert(t: TestApp) {
         assert_eq!(r.body["details"]["pql_code"], "pql.syntax", "{bad}: {}", r.body);
     }
     assert_eq!(search(&t, "", "").await.len(), 4, "the runs table is intact");
+}
+
+/// The plans that start from a metric's summaries (`store::run_search`): every page of a metric
+/// filter sorted by another metric, across the boundary between the runs having the sort metric and
+/// those lacking it, with an archived run that must not be counted; and the ascending sort.
+async fn metric_plans_page_and_count_exactly(t: TestApp) {
+    t.project("search").await;
+    // (name, m, f, archived)
+    let runs: [(&str, Option<f64>, Option<f64>, bool); 8] = [
+        ("r0", Some(0.5), Some(0.1), false),
+        ("r1", Some(0.1), Some(0.8), false),
+        ("r2", Some(0.9), Some(0.2), false),
+        ("r3", Some(0.3), Some(0.3), false),
+        ("r4", Some(0.7), Some(0.4), false),
+        ("r5", None, Some(0.1), false),
+        ("r6", None, None, false),
+        ("r7", Some(0.2), Some(0.1), true),
+    ];
+    let mut uuids = std::collections::BTreeMap::new();
+    for (name, m, f, archived) in runs {
+        let uuid = t.run("search", json!({"name": name, "is_managed": false})).await["uuid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let points: Vec<Value> = [("m", m), ("f", f)]
+            .into_iter()
+            .filter_map(|(metric, v)| v.map(|v| json!({"name": metric, "step": 1, "value": v})))
+            .collect();
+        if !points.is_empty() {
+            let r = t
+                .post(&format!("{RUNS}/{uuid}/events"), json!({ "metrics": points }))
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        }
+        if archived {
+            assert_eq!(
+                t.post_empty(&format!("{RUNS}/{uuid}/archive")).await.status,
+                StatusCode::OK
+            );
+        }
+        uuids.insert(name, uuid);
+    }
+    let page = |query: &'static str, sort: &'static str, offset: usize, limit: usize| {
+        let t = &t;
+        async move {
+            let uri = format!(
+                "{RUNS}?query={}&sort={}&offset={offset}&limit={limit}",
+                enc(query),
+                enc(sort)
+            );
+            let r = t.get(&uri).await;
+            assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
+            (r.body["count"].as_u64().unwrap(), names(&r.body))
+        }
+    };
+    let expected = ["r2", "r4", "r0", "r3", "r5"];
+    for offset in 0..=6 {
+        for limit in 1..=6 {
+            let want: Vec<&str> = expected.iter().skip(offset).take(limit).copied().collect();
+            assert_eq!(
+                page("metrics.f:<0.5", "-metrics.m", offset, limit).await,
+                (5, want.iter().map(|s| s.to_string()).collect()),
+                "offset {offset}, limit {limit}"
+            );
+        }
+    }
+    // Ascending, no filter: the runs lacking `m` last, by uuid.
+    let mut lacking = vec![("r5", &uuids["r5"]), ("r6", &uuids["r6"])];
+    lacking.sort_by_key(|(_, uuid)| uuid.to_string());
+    let mut all = vec!["r1", "r3", "r0", "r4", "r2"];
+    all.extend(lacking.iter().map(|(name, _)| *name));
+    for offset in 0..=7 {
+        let want: Vec<String> = all.iter().skip(offset).take(3).map(|s| s.to_string()).collect();
+        assert_eq!(page("", "metrics.m", offset, 3).await, (7, want), "offset {offset}");
+    }
+    // The archived run is there when asked for.
+    assert_eq!(
+        page("metrics.f:<0.5, archived:true", "-metrics.m", 0, 10).await,
+        (1, vec!["r7".to_owned()])
+    );
+    // Ties on the sort metric go by uuid, in the sort's direction.
+    assert_eq!(page("metrics.f:0.1", "-metrics.f", 0, 10).await.0, 2);
 }

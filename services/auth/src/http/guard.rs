@@ -54,6 +54,14 @@ pub async fn check(
     }
 }
 
+/// Longest actor, org or resource text written to the audit log (they may come from request bodies).
+pub const MAX_AUDIT_TEXT: usize = 200;
+
+/// `text`, cut to [`MAX_AUDIT_TEXT`] characters.
+fn clip(text: &str) -> String {
+    text.chars().take(MAX_AUDIT_TEXT).collect()
+}
+
 /// One mutating request on its way to the audit log.
 pub struct Audit<'a> {
     state: &'a AppState,
@@ -75,10 +83,10 @@ impl<'a> Audit<'a> {
     ) -> Self {
         Self {
             state,
-            org: org.map(str::to_owned),
-            actor: actor.into(),
+            org: org.map(clip),
+            actor: clip(&actor.into()),
             action: action.to_string(),
-            resource: resource.into(),
+            resource: clip(&resource.into()),
             org_only_if_ok: false,
         }
     }
@@ -117,5 +125,15 @@ impl<'a> Audit<'a> {
             invalidation::publish(&self.state.coord, &Invalidation::Org { org }).await;
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn audit_texts_are_clipped_on_char_boundaries() {
+        let long = "é".repeat(300);
+        assert_eq!(super::clip(&long).chars().count(), super::MAX_AUDIT_TEXT);
+        assert_eq!(super::clip("alice"), "alice");
     }
 }

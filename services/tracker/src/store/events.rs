@@ -110,7 +110,7 @@ pub async fn ingest(
         .collect();
     insert_metrics(&txn, uuid, &metrics).await?;
     let deltas = domain::summarize(metrics.iter().map(|&(name, step, _, value)| (name, step, value)));
-    summaries::merge(&txn, uuid, &deltas).await?;
+    summaries::merge(&txn, uuid, key.project_id, &deltas).await?;
     let events: Vec<_> = batch
         .events
         .iter()
@@ -164,7 +164,7 @@ pub async fn replace(store: &Store, series: &SeriesCollected) -> Result<Replaced
             .collect();
         insert_metrics(&txn, uuid, &rows).await?;
         let delta = domain::summarize(rows.iter().map(|&(name, step, _, value)| (name, step, value)));
-        summaries::replace(&txn, uuid, name, delta.first()).await?;
+        summaries::replace(&txn, uuid, key.project_id, name, delta.first()).await?;
     } else {
         run_event::Entity::delete_many()
             .filter(run_event::Column::RunUuid.eq(uuid.as_uuid()))

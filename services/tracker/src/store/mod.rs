@@ -14,6 +14,7 @@ pub mod projects;
 pub mod reports;
 pub mod run_actions;
 pub mod run_query;
+pub mod run_search;
 pub mod runs;
 pub mod summaries;
 

@@ -15,7 +15,7 @@
 //! row per run, a run without the metric reads NULL (as `nil`), and the database can start from the
 //! `(name, last)` index instead of probing every run.
 
-use std::cell::RefCell;
+use std::sync::{Mutex, MutexGuard};
 
 use myelin_contracts::Statuses;
 use myelin_pql::{Backend, Field, Kind, PqlError, Query, Schema, SortKey, json};
@@ -45,6 +45,8 @@ pub struct Filter {
     pub condition: Condition,
     /// The query mentions `archived`: archived runs are then not hidden by default.
     pub names_archived: bool,
+    /// The parsed query (what `run_search` plans with).
+    pub query: Query,
 }
 
 /// Parses and compiles `text` (absent or blank: every run); 400 `tracker.invalid_query` otherwise.
@@ -62,6 +64,7 @@ pub fn filter(text: Option<&str>, fields: &RunFields, backend: Backend) -> Resul
     Ok(Filter {
         condition: myelin_pql::compile(&query, fields, backend).map_err(invalid)?,
         names_archived: mentions(&query, "archived"),
+        query,
     })
 }
 
@@ -90,7 +93,7 @@ fn mentions(query: &Query, field: &str) -> bool {
 /// The fields of runs; remembers the metric names used, each with its join alias.
 #[derive(Debug, Default)]
 pub struct RunFields {
-    metrics: RefCell<Vec<String>>,
+    metrics: Mutex<Vec<String>>,
 }
 
 fn col(column: run::Column) -> Expr {
@@ -100,7 +103,7 @@ fn col(column: run::Column) -> Expr {
 impl RunFields {
     /// The alias of the join of metric `name` (`m0`, `m1`, ...), recorded on first use.
     fn alias(&self, name: &str) -> String {
-        let mut metrics = self.metrics.borrow_mut();
+        let mut metrics = self.names();
         let index = match metrics.iter().position(|m| m == name) {
             Some(index) => index,
             None => {
@@ -111,12 +114,26 @@ impl RunFields {
         format!("m{index}")
     }
 
+    /// The metric names recorded (a lock only so that a `&RunFields` may cross an `await`).
+    fn names(&self) -> MutexGuard<'_, Vec<String>> {
+        self.metrics.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The join alias of metric `name` if the query or the sort used it.
+    pub fn alias_of(&self, name: &str) -> Option<String> {
+        let metrics = self.names();
+        metrics.iter().position(|m| m == name).map(|index| format!("m{index}"))
+    }
+
+    /// The metric name of join alias `alias` (`m0` → the first metric used).
+    pub fn alias_name(&self, alias: &str) -> Option<String> {
+        let index: usize = alias.strip_prefix('m')?.parse().ok()?;
+        self.names().get(index).cloned()
+    }
+
     /// `<aggregate>` of metric `name`, a column of its join.
     fn metric(&self, name: &str) -> Option<Field> {
-        let (metric, aggregate) = match name.rsplit_once('.') {
-            Some((metric, agg @ ("last" | "min" | "max" | "mean" | "sum" | "count"))) => (metric, agg),
-            _ => (name, "last"),
-        };
+        let (metric, aggregate) = split_metric(name);
         let alias = self.alias(metric);
         let s = |c: summary::Column| Expr::col((sea_query::Alias::new(alias.as_str()), c));
         let value = match aggregate {
@@ -132,13 +149,31 @@ impl RunFields {
 
     /// Adds the `LEFT JOIN` of every metric recorded so far to `select` (a select from `runs`).
     pub fn apply_joins(&self, select: &mut sea_query::SelectStatement) {
-        for (index, name) in self.metrics.borrow().iter().enumerate() {
-            let alias = sea_query::Alias::new(format!("m{index}"));
+        self.apply_joins_on(select, Expr::col((run::Entity, run::Column::Uuid)), None);
+    }
+
+    /// Adds the `LEFT JOIN` of every metric recorded so far but `except` (an alias), matching the run
+    /// uuid `anchor`.
+    pub fn apply_joins_on(&self, select: &mut sea_query::SelectStatement, anchor: Expr, except: Option<&str>) {
+        for (index, name) in self.names().iter().enumerate() {
+            let alias_name = format!("m{index}");
+            if except == Some(alias_name.as_str()) {
+                continue;
+            }
+            let alias = sea_query::Alias::new(alias_name);
             let on = Condition::all()
-                .add(Expr::col((alias.clone(), summary::Column::RunUuid)).equals((run::Entity, run::Column::Uuid)))
+                .add(Expr::col((alias.clone(), summary::Column::RunUuid)).eq(anchor.clone()))
                 .add(Expr::col((alias.clone(), summary::Column::Name)).eq(name.clone()));
             select.join_as(sea_query::JoinType::LeftJoin, summary::Entity, alias, on);
         }
+    }
+}
+
+/// `(metric, aggregate)` of the part after `metrics.`: `loss` → `(loss, last)`, `loss.max` → `(loss, max)`.
+pub fn split_metric(name: &str) -> (&str, &str) {
+    match name.rsplit_once('.') {
+        Some((metric, agg @ ("last" | "min" | "max" | "mean" | "sum" | "count"))) => (metric, agg),
+        _ => (name, "last"),
     }
 }
 

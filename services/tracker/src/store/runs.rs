@@ -4,13 +4,13 @@
 use myelin_contracts::events::{self, RunEvent};
 use myelin_contracts::{CreateRun, ListQuery, ListResponse, PatchRun, Run, RunUuid};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect,
 };
 use uuid::Uuid;
 
 use super::entities::{project, run};
-use super::{Store, convert, now, outbox, projects, run_query};
+use super::{Store, convert, now, outbox, projects, run_query, run_search};
 use crate::context::RequestContext;
 use crate::domain::lifecycle;
 use crate::domain::listing;
@@ -149,23 +149,20 @@ pub async fn list(
     let filter = run_query::filter(query.query.as_deref(), &fields, backend)?;
     let sort = run_query::sort(query.sort.as_deref(), &fields, backend)?;
     let project = projects::find(store.db(), owner, project_name).await?;
-    let mut select = run::Entity::find()
-        .filter(run::Column::ProjectId.eq(project.id))
-        .filter(filter.condition);
-    if !filter.names_archived {
-        select = select.filter(run::Column::Archived.eq(false));
-    }
-    fields.apply_joins(QueryTrait::query(&mut select));
-    let count = select.clone().count(store.db()).await?;
-    for key in &sort {
-        key.apply(QueryTrait::query(&mut select));
-    }
-    let rows = select
-        .order_by_asc(run::Column::Uuid)
-        .offset(page.offset)
-        .limit(page.limit)
+    let search = run_search::Search {
+        project_id: project.id,
+        filter: &filter,
+        fields: &fields,
+        sort: &sort,
+        page: &page,
+    };
+    let (count, uuids) = run_search::run(store.db(), &search).await?;
+    let mut rows = run::Entity::find()
+        .filter(run::Column::Uuid.is_in(uuids.iter().copied()))
         .all(store.db())
         .await?;
+    let position = |row: &run::Model| uuids.iter().position(|u| *u == row.uuid).unwrap_or(usize::MAX);
+    rows.sort_by_key(position);
     let results = rows
         .into_iter()
         .map(|row| convert::run(row, owner, project_name))

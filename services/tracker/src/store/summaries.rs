@@ -13,14 +13,19 @@ use crate::domain::events::SummaryDelta;
 use crate::error::Error;
 
 /// Columns per row of the upsert (bound parameters).
-const COLUMNS: usize = 8;
+const COLUMNS: usize = 9;
 
 /// `last`/`last_step` follow the rule of [`crate::domain::events::replaces_last`]: the incoming last
 /// point wins unless both have a step and the incoming one is smaller.
 const NEWER: &str = r#"("excluded"."last_step" IS NULL OR "run_metric_summaries"."last_step" IS NULL OR "excluded"."last_step" >= "run_metric_summaries"."last_step")"#;
 
-/// Merges `deltas` (one per name) into the summaries of `run`, in `conn`.
-pub async fn merge(conn: &impl ConnectionTrait, run: RunUuid, deltas: &[SummaryDelta]) -> Result<(), Error> {
+/// Merges `deltas` (one per name) into the summaries of `run` (of project `project_id`), in `conn`.
+pub async fn merge(
+    conn: &impl ConnectionTrait,
+    run: RunUuid,
+    project_id: i64,
+    deltas: &[SummaryDelta],
+) -> Result<(), Error> {
     let pick = |col: &str| {
         Expr::cust(format!(
             r#"CASE WHEN {NEWER} THEN "excluded"."{col}" ELSE "run_metric_summaries"."{col}" END"#
@@ -53,6 +58,7 @@ pub async fn merge(conn: &impl ConnectionTrait, run: RunUuid, deltas: &[SummaryD
             Column::Max,
             Column::Sum,
             Column::Count,
+            Column::ProjectId,
         ]);
         for d in chunk {
             insert
@@ -65,6 +71,7 @@ pub async fn merge(conn: &impl ConnectionTrait, run: RunUuid, deltas: &[SummaryD
                     d.max.into(),
                     d.sum.into(),
                     d.count.into(),
+                    project_id.into(),
                 ])
                 .map_err(events::build_error)?;
         }
@@ -79,6 +86,7 @@ pub async fn merge(conn: &impl ConnectionTrait, run: RunUuid, deltas: &[SummaryD
 pub async fn replace(
     conn: &impl ConnectionTrait,
     run: RunUuid,
+    project_id: i64,
     name: &str,
     delta: Option<&SummaryDelta>,
 ) -> Result<(), Error> {
@@ -88,7 +96,7 @@ pub async fn replace(
         .exec(conn)
         .await?;
     match delta {
-        Some(delta) => merge(conn, run, std::slice::from_ref(delta)).await,
+        Some(delta) => merge(conn, run, project_id, std::slice::from_ref(delta)).await,
         None => Ok(()),
     }
 }

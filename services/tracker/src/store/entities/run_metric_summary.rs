@@ -1,5 +1,6 @@
 //! `run_metric_summaries`: per run and metric name, the last value (greatest step) and the running
-//! min, max, sum and count, kept on write.
+//! min, max, sum and count, kept on write; and the run's project (a copy: runs never change project),
+//! so a project's runs are searched and sorted by a metric from `(project_id, name, last)` alone.
 
 use sea_orm::entity::prelude::*;
 
@@ -16,6 +17,7 @@ pub struct Model {
     pub max: f64,
     pub sum: f64,
     pub count: i64,
+    pub project_id: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

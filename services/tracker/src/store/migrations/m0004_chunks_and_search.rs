@@ -5,8 +5,10 @@
 //!   unarchived runs are counted and listed newest first from the index alone;
 //! - `runs (uuid, project_id, archived)`: a run reached from a metric is checked against the project
 //!   and the archive without reading its row;
-//! - `run_metric_summaries (name, last, run_uuid)` replaces `(name, last)`, and `(run_uuid, name,
-//!   last)`: a metric filter or sort reads no summary row.
+//! - `run_metric_summaries.project_id`, the run's project (runs never change project), filled from
+//!   `runs`; `(project_id, name, last, run_uuid)` replaces `(name, last)`: a project's runs sorted or
+//!   counted by a metric come from this index in order; `(run_uuid, name, last)`: a metric filter on
+//!   a run reads no summary row.
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 use sea_orm_migration::prelude::*;
@@ -126,11 +128,39 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table(Alias::new("run_metrics")).to_owned())
             .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Alias::new("run_metric_summaries"))
+                    .add_column(
+                        ColumnDef::new(Alias::new("project_id"))
+                            .big_integer()
+                            .not_null()
+                            .default(0),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "UPDATE run_metric_summaries SET project_id = \
+                 (SELECT runs.project_id FROM runs WHERE runs.uuid = run_metric_summaries.run_uuid)",
+            )
+            .await?;
         search_indexes(manager, true).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         search_indexes(manager, false).await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Alias::new("run_metric_summaries"))
+                    .drop_column(Alias::new("project_id"))
+                    .to_owned(),
+            )
+            .await?;
         let db = manager.get_connection();
         let id = if db.get_database_backend() == DatabaseBackend::Postgres {
             "id BIGSERIAL PRIMARY KEY"

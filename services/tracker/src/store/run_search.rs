@@ -1,0 +1,211 @@
+//! The plan of a run list: how many runs match, and the uuids of the page, in order (the rows are
+//! read afterwards, by uuid, so sorting never carries whole runs).
+//!
+//! Any query works through the general plan: `runs` with one `LEFT JOIN` per metric used. Queries on
+//! metrics alone get plans that start from `run_metric_summaries (project_id, name, last, run_uuid)`
+//! instead of the project's runs (measured in docs/benchmarks.md):
+//! - count: when a top-level `AND` term compares metric D (not negated, not `nil`), every match has
+//!   D, so the matches are counted among D's summaries of the project, minus the archived ones (few,
+//!   found from `runs (project_id, archived)`);
+//! - page: when every sort key is a metric, the first one S, the runs having S are read in index
+//!   order and the page stops at its size; only when it is not full are the runs lacking S (which
+//!   sort last, `NULLS LAST`) read with the general plan. Ties on S go by uuid in S's direction.
+
+use myelin_pql::ast::Term;
+use myelin_pql::{Query, SortKey};
+use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{self, Alias, Condition, Expr, ExprTrait, Func, Order, SelectStatement};
+use uuid::Uuid;
+
+use super::entities::{run, run_metric_summary as summary};
+use super::run_query::{Filter, RunFields, split_metric};
+use crate::domain::listing::Page;
+use crate::error::Error;
+
+/// What a list asks for, compiled.
+pub struct Search<'a> {
+    pub project_id: i64,
+    pub filter: &'a Filter,
+    pub fields: &'a RunFields,
+    pub sort: &'a [SortKey],
+    pub page: &'a Page,
+}
+
+/// The number of matching runs and the uuids of the page, in order.
+pub async fn run(conn: &impl ConnectionTrait, search: &Search<'_>) -> Result<(u64, Vec<Uuid>), Error> {
+    let hide_archived = !search.filter.names_archived;
+    let metric_only = hide_archived && only_metrics(&search.filter.query);
+    let count = match driving_metric(&search.filter.query).and_then(|m| search.fields.alias_of(m)) {
+        Some(alias) if metric_only => count_from_summaries(conn, search, &alias).await?,
+        _ => count(conn, general(search, hide_archived, None)).await?,
+    };
+    let sort_metric = search
+        .sort
+        .iter()
+        .all(|key| key.field.starts_with("metrics."))
+        .then(|| search.sort.first())
+        .flatten()
+        .and_then(|key| key.field.strip_prefix("metrics."))
+        .and_then(|m| search.fields.alias_of(split_metric(m).0));
+    let uuids = match sort_metric {
+        Some(alias) if metric_only || search.filter.query == Query::All(Vec::new()) => {
+            page_by_metric(conn, search, &alias).await?
+        }
+        _ => {
+            let mut select = general(search, hide_archived, None);
+            select.column((run::Entity, run::Column::Uuid));
+            order(&mut select, search.sort, Order::Asc);
+            uuids(conn, select, search.page.offset, search.page.limit).await?
+        }
+    };
+    Ok((count, uuids))
+}
+
+/// Whether every term of `query` is on a metric.
+fn only_metrics(query: &Query) -> bool {
+    match query {
+        Query::All(parts) | Query::Any(parts) => parts.iter().all(only_metrics),
+        Query::Not(inner) => only_metrics(inner),
+        Query::Term(term) => term.field.starts_with("metrics."),
+    }
+}
+
+/// A metric every match must have: one compared by a top-level term (not negated, not `nil`).
+fn driving_metric(query: &Query) -> Option<&str> {
+    fn requires(term: &Term) -> Option<&str> {
+        let metric = term.field.strip_prefix("metrics.")?;
+        (!term.negated && term.op != myelin_pql::ast::Op::Nil).then(|| split_metric(metric).0)
+    }
+    match query {
+        Query::Term(term) => requires(term),
+        Query::All(parts) => parts.iter().find_map(|part| match part {
+            Query::Term(term) => requires(term),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+fn col(table: &str, column: impl sea_query::Iden + 'static) -> Expr {
+    Expr::col((Alias::new(table), column))
+}
+
+/// `runs` of the project with every metric joined, matching the filter (`extra` too).
+fn general(search: &Search<'_>, hide_archived: bool, extra: Option<Condition>) -> SelectStatement {
+    let mut select = sea_query::Query::select();
+    select
+        .from(run::Entity)
+        .and_where(Expr::col((run::Entity, run::Column::ProjectId)).eq(search.project_id))
+        .cond_where(search.filter.condition.clone());
+    if hide_archived {
+        select.and_where(Expr::col((run::Entity, run::Column::Archived)).eq(false));
+    }
+    if let Some(extra) = extra {
+        select.cond_where(extra);
+    }
+    search.fields.apply_joins(&mut select);
+    select
+}
+
+/// The summaries of metric `alias` in the project, every other metric joined, matching the filter.
+fn from_summaries(search: &Search<'_>, alias: &str) -> SelectStatement {
+    let name = search.fields.alias_name(alias).unwrap_or_default();
+    let mut select = sea_query::Query::select();
+    select
+        .from_as(summary::Entity, Alias::new(alias))
+        .and_where(col(alias, summary::Column::ProjectId).eq(search.project_id))
+        .and_where(col(alias, summary::Column::Name).eq(name))
+        .cond_where(search.filter.condition.clone());
+    search
+        .fields
+        .apply_joins_on(&mut select, col(alias, summary::Column::RunUuid), Some(alias));
+    select
+}
+
+async fn count(conn: &impl ConnectionTrait, mut select: SelectStatement) -> Result<u64, Error> {
+    select.expr(Func::count(Expr::col((run::Entity, run::Column::Uuid))));
+    count_of(conn, select).await
+}
+
+async fn count_of(conn: &impl ConnectionTrait, select: SelectStatement) -> Result<u64, Error> {
+    let row = conn.query_one(&select).await?;
+    let n: i64 = row.map(|r| r.try_get_by_index(0)).transpose()?.unwrap_or_default();
+    Ok(u64::try_from(n).unwrap_or_default())
+}
+
+/// Matches among the summaries of metric `alias`, minus those of archived runs.
+async fn count_from_summaries(conn: &impl ConnectionTrait, search: &Search<'_>, alias: &str) -> Result<u64, Error> {
+    let mut all = from_summaries(search, alias);
+    all.expr(Func::count(col(alias, summary::Column::RunUuid)));
+    let all = count_of(conn, all).await?;
+    let mut archived = general(search, false, None);
+    archived.and_where(Expr::col((run::Entity, run::Column::Archived)).eq(true));
+    let archived = count(conn, archived).await?;
+    Ok(all.saturating_sub(archived))
+}
+
+/// The page when every sort key is a metric, the first one `alias`.
+async fn page_by_metric(conn: &impl ConnectionTrait, search: &Search<'_>, alias: &str) -> Result<Vec<Uuid>, Error> {
+    let (offset, limit) = (search.page.offset, search.page.limit);
+    let first = search.sort.first().map_or(Order::Asc, |key| key.order.clone());
+    let having = || {
+        let mut select = from_summaries(search, alias);
+        select
+            .inner_join(
+                run::Entity,
+                Expr::col((run::Entity, run::Column::Uuid)).eq(col(alias, summary::Column::RunUuid)),
+            )
+            .and_where(Expr::col((run::Entity, run::Column::Archived)).eq(false));
+        select
+    };
+    let mut select = having();
+    select.column((Alias::new(alias), summary::Column::RunUuid));
+    for (i, key) in search.sort.iter().enumerate() {
+        if i == 0 {
+            // Never null (an inner row): no NULLS clause, so the index order is the sort order.
+            select.order_by_expr(key.expr.clone(), key.order.clone());
+        } else {
+            key.apply(&mut select);
+        }
+    }
+    select.order_by((Alias::new(alias), summary::Column::RunUuid), first);
+    let mut page = uuids(conn, select, offset, limit).await?;
+    let got = page.len() as u64;
+    if got == limit {
+        return Ok(page);
+    }
+    // Past the runs having the metric: those lacking it, after them.
+    let with_metric = if got > 0 {
+        offset + got
+    } else {
+        let mut n = having();
+        n.expr(Func::count(col(alias, summary::Column::RunUuid)));
+        count_of(conn, n).await?
+    };
+    let lacking = Expr::col((Alias::new(alias), summary::Column::RunUuid)).is_null();
+    let mut rest = general(search, true, Some(Condition::all().add(lacking)));
+    rest.column((run::Entity, run::Column::Uuid));
+    order(&mut rest, search.sort, Order::Asc);
+    page.extend(uuids(conn, rest, (offset + got).saturating_sub(with_metric), limit - got).await?);
+    Ok(page)
+}
+
+/// The sort keys, then the uuid in `tie` order.
+fn order(select: &mut SelectStatement, sort: &[SortKey], tie: Order) {
+    for key in sort {
+        key.apply(select);
+    }
+    select.order_by((run::Entity, run::Column::Uuid), tie);
+}
+
+/// The first column (a run uuid) of `select`'s rows `offset..offset + limit`.
+async fn uuids(
+    conn: &impl ConnectionTrait,
+    mut select: SelectStatement,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<Uuid>, Error> {
+    select.offset(offset).limit(limit);
+    let rows = conn.query_all(&select).await?;
+    rows.iter().map(|row| Ok(row.try_get_by_index(0)?)).collect()
+}
