@@ -149,15 +149,21 @@ impl RunFields {
 
     /// Adds the `LEFT JOIN` of every metric recorded so far to `select` (a select from `runs`).
     pub fn apply_joins(&self, select: &mut sea_query::SelectStatement) {
-        self.apply_joins_on(select, Expr::col((run::Entity, run::Column::Uuid)), None);
+        self.apply_joins_on(select, Expr::col((run::Entity, run::Column::Uuid)), None, None);
     }
 
-    /// Adds the `LEFT JOIN` of every metric recorded so far but `except` (an alias), matching the run
-    /// uuid `anchor`.
-    pub fn apply_joins_on(&self, select: &mut sea_query::SelectStatement, anchor: Expr, except: Option<&str>) {
+    /// Adds the `LEFT JOIN` matching the run uuid `anchor` of every metric recorded so far, or only of
+    /// those in `only`, but the join alias `except`.
+    pub fn apply_joins_on(
+        &self,
+        select: &mut sea_query::SelectStatement,
+        anchor: Expr,
+        only: Option<&[&str]>,
+        except: Option<&str>,
+    ) {
         for (index, name) in self.names().iter().enumerate() {
             let alias_name = format!("m{index}");
-            if except == Some(alias_name.as_str()) {
+            if except == Some(alias_name.as_str()) || only.is_some_and(|only| !only.contains(&name.as_str())) {
                 continue;
             }
             let alias = sea_query::Alias::new(alias_name);

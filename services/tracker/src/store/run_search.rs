@@ -37,7 +37,7 @@ pub async fn run(conn: &impl ConnectionTrait, search: &Search<'_>) -> Result<(u6
     let metric_only = hide_archived && only_metrics(&search.filter.query);
     let count = match driving_metric(&search.filter.query).and_then(|m| search.fields.alias_of(m)) {
         Some(alias) if metric_only => count_from_summaries(conn, search, &alias).await?,
-        _ => count(conn, general(search, hide_archived, None)).await?,
+        _ => count(conn, general(search, Joins::Filter, hide_archived, None)).await?,
     };
     let sort_metric = search
         .sort
@@ -52,7 +52,7 @@ pub async fn run(conn: &impl ConnectionTrait, search: &Search<'_>) -> Result<(u6
             page_by_metric(conn, search, &alias).await?
         }
         _ => {
-            let mut select = general(search, hide_archived, None);
+            let mut select = general(search, Joins::All, hide_archived, None);
             select.column((run::Entity, run::Column::Uuid));
             order(&mut select, search.sort, Order::Asc);
             uuids(conn, select, search.page.offset, search.page.limit).await?
@@ -90,8 +90,29 @@ fn col(table: &str, column: impl sea_query::Iden + 'static) -> Expr {
     Expr::col((Alias::new(table), column))
 }
 
-/// `runs` of the project with every metric joined, matching the filter (`extra` too).
-fn general(search: &Search<'_>, hide_archived: bool, extra: Option<Condition>) -> SelectStatement {
+/// The metrics the filter names.
+fn filter_metrics(query: &Query) -> Vec<&str> {
+    match query {
+        Query::All(parts) | Query::Any(parts) => parts.iter().flat_map(filter_metrics).collect(),
+        Query::Not(inner) => filter_metrics(inner),
+        Query::Term(term) => term
+            .field
+            .strip_prefix("metrics.")
+            .map(|m| split_metric(m).0)
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Which metric joins a statement needs: all of them to sort, those of the filter to count.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Joins {
+    All,
+    Filter,
+}
+
+/// `runs` of the project with the metrics joined, matching the filter (`extra` too).
+fn general(search: &Search<'_>, joins: Joins, hide_archived: bool, extra: Option<Condition>) -> SelectStatement {
     let mut select = sea_query::Query::select();
     select
         .from(run::Entity)
@@ -103,12 +124,15 @@ fn general(search: &Search<'_>, hide_archived: bool, extra: Option<Condition>) -
     if let Some(extra) = extra {
         select.cond_where(extra);
     }
-    search.fields.apply_joins(&mut select);
+    let only = filter_metrics(&search.filter.query);
+    let anchor = Expr::col((run::Entity, run::Column::Uuid));
+    let only = (joins == Joins::Filter).then_some(only.as_slice());
+    search.fields.apply_joins_on(&mut select, anchor, only, None);
     select
 }
 
-/// The summaries of metric `alias` in the project, every other metric joined, matching the filter.
-fn from_summaries(search: &Search<'_>, alias: &str) -> SelectStatement {
+/// The summaries of metric `alias` in the project, the other metrics joined, matching the filter.
+fn from_summaries(search: &Search<'_>, joins: Joins, alias: &str) -> SelectStatement {
     let name = search.fields.alias_name(alias).unwrap_or_default();
     let mut select = sea_query::Query::select();
     select
@@ -116,9 +140,11 @@ fn from_summaries(search: &Search<'_>, alias: &str) -> SelectStatement {
         .and_where(col(alias, summary::Column::ProjectId).eq(search.project_id))
         .and_where(col(alias, summary::Column::Name).eq(name))
         .cond_where(search.filter.condition.clone());
+    let only = filter_metrics(&search.filter.query);
+    let only = (joins == Joins::Filter).then_some(only.as_slice());
     search
         .fields
-        .apply_joins_on(&mut select, col(alias, summary::Column::RunUuid), Some(alias));
+        .apply_joins_on(&mut select, col(alias, summary::Column::RunUuid), only, Some(alias));
     select
 }
 
@@ -135,10 +161,10 @@ async fn count_of(conn: &impl ConnectionTrait, select: SelectStatement) -> Resul
 
 /// Matches among the summaries of metric `alias`, minus those of archived runs.
 async fn count_from_summaries(conn: &impl ConnectionTrait, search: &Search<'_>, alias: &str) -> Result<u64, Error> {
-    let mut all = from_summaries(search, alias);
+    let mut all = from_summaries(search, Joins::Filter, alias);
     all.expr(Func::count(col(alias, summary::Column::RunUuid)));
     let all = count_of(conn, all).await?;
-    let mut archived = general(search, false, None);
+    let mut archived = general(search, Joins::Filter, false, None);
     archived.and_where(Expr::col((run::Entity, run::Column::Archived)).eq(true));
     let archived = count(conn, archived).await?;
     Ok(all.saturating_sub(archived))
@@ -148,8 +174,8 @@ async fn count_from_summaries(conn: &impl ConnectionTrait, search: &Search<'_>, 
 async fn page_by_metric(conn: &impl ConnectionTrait, search: &Search<'_>, alias: &str) -> Result<Vec<Uuid>, Error> {
     let (offset, limit) = (search.page.offset, search.page.limit);
     let first = search.sort.first().map_or(Order::Asc, |key| key.order.clone());
-    let having = || {
-        let mut select = from_summaries(search, alias);
+    let having = |joins: Joins| {
+        let mut select = from_summaries(search, joins, alias);
         select
             .inner_join(
                 run::Entity,
@@ -158,7 +184,7 @@ async fn page_by_metric(conn: &impl ConnectionTrait, search: &Search<'_>, alias:
             .and_where(Expr::col((run::Entity, run::Column::Archived)).eq(false));
         select
     };
-    let mut select = having();
+    let mut select = having(Joins::All);
     select.column((Alias::new(alias), summary::Column::RunUuid));
     for (i, key) in search.sort.iter().enumerate() {
         if i == 0 {
@@ -178,12 +204,12 @@ async fn page_by_metric(conn: &impl ConnectionTrait, search: &Search<'_>, alias:
     let with_metric = if got > 0 {
         offset + got
     } else {
-        let mut n = having();
+        let mut n = having(Joins::Filter);
         n.expr(Func::count(col(alias, summary::Column::RunUuid)));
         count_of(conn, n).await?
     };
     let lacking = Expr::col((Alias::new(alias), summary::Column::RunUuid)).is_null();
-    let mut rest = general(search, true, Some(Condition::all().add(lacking)));
+    let mut rest = general(search, Joins::All, true, Some(Condition::all().add(lacking)));
     rest.column((run::Entity, run::Column::Uuid));
     order(&mut rest, search.sort, Order::Asc);
     page.extend(uuids(conn, rest, (offset + got).saturating_sub(with_metric), limit - got).await?);

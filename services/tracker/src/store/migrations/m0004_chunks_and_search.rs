@@ -46,9 +46,9 @@ const NEW: [Spec; 4] = [
     ),
     ("ix_runs_scope", "runs", &["uuid", "project_id", "archived"]),
     (
-        "ix_run_metric_summaries_name_last_run",
+        "ix_run_metric_summaries_project_name_last",
         "run_metric_summaries",
-        &["name", "last", "run_uuid"],
+        &["project_id", "name", "last", "run_uuid"],
     ),
     (
         "ix_run_metric_summaries_run_name_last",
