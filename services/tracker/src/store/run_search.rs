@@ -1,5 +1,6 @@
-//! The plan of a run list: how many runs match, and the uuids of the page, in order (the rows are
-//! read afterwards, by uuid, so sorting never carries whole runs).
+//! The plan of a run list: how many runs match, and the rows of the page, in order. The general
+//! plan sorts uuids and reads the page's rows afterwards, by uuid, so sorting never carries whole
+//! runs; the metric plan reads rows in index order and stops at the page's size.
 //!
 //! Any query works through the general plan: `runs` with one `LEFT JOIN` per metric used. Queries on
 //! metrics alone get plans that start from `run_metric_summaries (project_id, name, last, run_uuid)`
@@ -13,8 +14,8 @@
 
 use myelin_pql::ast::Term;
 use myelin_pql::{Query, SortKey};
-use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{self, Alias, Condition, Expr, ExprTrait, Func, Order, SelectStatement};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Iterable, QueryFilter};
 use uuid::Uuid;
 
 use super::entities::{run, run_metric_summary as summary};
@@ -31,8 +32,8 @@ pub struct Search<'a> {
     pub page: &'a Page,
 }
 
-/// The number of matching runs and the uuids of the page, in order.
-pub async fn run(conn: &impl ConnectionTrait, search: &Search<'_>) -> Result<(u64, Vec<Uuid>), Error> {
+/// The number of matching runs and the rows of the page, in order.
+pub async fn run(conn: &impl ConnectionTrait, search: &Search<'_>) -> Result<(u64, Vec<run::Model>), Error> {
     let hide_archived = !search.filter.names_archived;
     let metric_only = hide_archived && only_metrics(&search.filter.query);
     let count = match driving_metric(&search.filter.query).and_then(|m| search.fields.alias_of(m)) {
@@ -47,7 +48,7 @@ pub async fn run(conn: &impl ConnectionTrait, search: &Search<'_>) -> Result<(u6
         .flatten()
         .and_then(|key| key.field.strip_prefix("metrics."))
         .and_then(|m| search.fields.alias_of(split_metric(m).0));
-    let uuids = match sort_metric {
+    let rows = match sort_metric {
         Some(alias) if metric_only || search.filter.query == Query::All(Vec::new()) => {
             page_by_metric(conn, search, &alias).await?
         }
@@ -55,10 +56,23 @@ pub async fn run(conn: &impl ConnectionTrait, search: &Search<'_>) -> Result<(u6
             let mut select = general(search, Joins::All, hide_archived, None);
             select.column((run::Entity, run::Column::Uuid));
             order(&mut select, search.sort, Order::Asc);
-            uuids(conn, select, search.page.offset, search.page.limit).await?
+            rows_of(conn, uuids(conn, select, search.page.offset, search.page.limit).await?).await?
         }
     };
-    Ok((count, uuids))
+    Ok((count, rows))
+}
+
+/// The rows of `uuids`, in that order.
+async fn rows_of(conn: &impl ConnectionTrait, uuids: Vec<Uuid>) -> Result<Vec<run::Model>, Error> {
+    if uuids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows = run::Entity::find()
+        .filter(run::Column::Uuid.is_in(uuids.iter().copied()))
+        .all(conn)
+        .await?;
+    rows.sort_by_key(|row| uuids.iter().position(|u| *u == row.uuid).unwrap_or(usize::MAX));
+    Ok(rows)
 }
 
 /// Whether every term of `query` is on a metric.
@@ -159,19 +173,26 @@ async fn count_of(conn: &impl ConnectionTrait, select: SelectStatement) -> Resul
     Ok(u64::try_from(n).unwrap_or_default())
 }
 
-/// Matches among the summaries of metric `alias`, minus those of archived runs.
+/// Matches among the summaries of metric `alias`, minus those of archived runs (one statement).
 async fn count_from_summaries(conn: &impl ConnectionTrait, search: &Search<'_>, alias: &str) -> Result<u64, Error> {
     let mut all = from_summaries(search, Joins::Filter, alias);
     all.expr(Func::count(col(alias, summary::Column::RunUuid)));
-    let all = count_of(conn, all).await?;
     let mut archived = general(search, Joins::Filter, false, None);
-    archived.and_where(Expr::col((run::Entity, run::Column::Archived)).eq(true));
-    let archived = count(conn, archived).await?;
-    Ok(all.saturating_sub(archived))
+    archived
+        .and_where(Expr::col((run::Entity, run::Column::Archived)).eq(true))
+        .expr(Func::count(Expr::col((run::Entity, run::Column::Uuid))));
+    let both = sea_query::Query::select()
+        .expr(Expr::SubQuery(None, Box::new(all.into())).sub(Expr::SubQuery(None, Box::new(archived.into()))))
+        .to_owned();
+    count_of(conn, both).await
 }
 
-/// The page when every sort key is a metric, the first one `alias`.
-async fn page_by_metric(conn: &impl ConnectionTrait, search: &Search<'_>, alias: &str) -> Result<Vec<Uuid>, Error> {
+/// The page when every sort key is a metric, the first one `alias`: rows straight from the index order.
+async fn page_by_metric(
+    conn: &impl ConnectionTrait,
+    search: &Search<'_>,
+    alias: &str,
+) -> Result<Vec<run::Model>, Error> {
     let (offset, limit) = (search.page.offset, search.page.limit);
     let first = search.sort.first().map_or(Order::Asc, |key| key.order.clone());
     let having = |joins: Joins| {
@@ -185,7 +206,7 @@ async fn page_by_metric(conn: &impl ConnectionTrait, search: &Search<'_>, alias:
         select
     };
     let mut select = having(Joins::All);
-    select.column((Alias::new(alias), summary::Column::RunUuid));
+    select.columns(run::Column::iter().map(|c| (run::Entity, c)));
     for (i, key) in search.sort.iter().enumerate() {
         if i == 0 {
             // Never null (an inner row): no NULLS clause, so the index order is the sort order.
@@ -194,8 +215,16 @@ async fn page_by_metric(conn: &impl ConnectionTrait, search: &Search<'_>, alias:
             key.apply(&mut select);
         }
     }
-    select.order_by((Alias::new(alias), summary::Column::RunUuid), first);
-    let mut page = uuids(conn, select, offset, limit).await?;
+    select
+        .order_by((Alias::new(alias), summary::Column::RunUuid), first)
+        .offset(offset)
+        .limit(limit);
+    let mut page = conn
+        .query_all(&select)
+        .await?
+        .iter()
+        .map(|row| run::Model::from_query_result(row, ""))
+        .collect::<Result<Vec<_>, _>>()?;
     let got = page.len() as u64;
     if got == limit {
         return Ok(page);
@@ -212,7 +241,8 @@ async fn page_by_metric(conn: &impl ConnectionTrait, search: &Search<'_>, alias:
     let mut rest = general(search, Joins::All, true, Some(Condition::all().add(lacking)));
     rest.column((run::Entity, run::Column::Uuid));
     order(&mut rest, search.sort, Order::Asc);
-    page.extend(uuids(conn, rest, (offset + got).saturating_sub(with_metric), limit - got).await?);
+    let rest = uuids(conn, rest, (offset + got).saturating_sub(with_metric), limit - got).await?;
+    page.extend(rows_of(conn, rest).await?);
     Ok(page)
 }
 

@@ -156,13 +156,7 @@ pub async fn list(
         sort: &sort,
         page: &page,
     };
-    let (count, uuids) = run_search::run(store.db(), &search).await?;
-    let mut rows = run::Entity::find()
-        .filter(run::Column::Uuid.is_in(uuids.iter().copied()))
-        .all(store.db())
-        .await?;
-    let position = |row: &run::Model| uuids.iter().position(|u| *u == row.uuid).unwrap_or(usize::MAX);
-    rows.sort_by_key(position);
+    let (count, rows) = run_search::run(store.db(), &search).await?;
     let results = rows
         .into_iter()
         .map(|row| convert::run(row, owner, project_name))
