@@ -149,6 +149,14 @@ impl Compiler<'_> {
     fn like(&self, expr: Expr, item: &Item) -> Expr {
         match self.backend {
             // sea-query renders `ILIKE ... ESCAPE` with parentheses PostgreSQL refuses.
+            // A prefix without LIKE's special characters: `lower(x) LIKE lower('abc%')`, which an index
+            // on `lower(x) text_pattern_ops` answers (ILIKE, or an ESCAPE clause, never use one).
+            Backend::Postgres if item.like == Like::Prefix && !item.text.contains([ESCAPE, '%', '_', '\\']) => {
+                Expr::cust_with_exprs(
+                    "(lower($1) LIKE lower($2))",
+                    [expr, Expr::val(format!("{}%", item.text))],
+                )
+            }
             Backend::Postgres => Expr::cust_with_exprs("($1 ILIKE $2 ESCAPE '!')", [expr, Expr::val(pattern(item))]),
             Backend::Sqlite => expr.like(LikeExpr::new(pattern(item)).escape(ESCAPE)),
         }

@@ -266,6 +266,8 @@ async fn values_lists_text_and_nulls(backend: Backend) {
         ("status:~running", &[2, 3, 4]),
         ("name:%demo%", &[1, 4]),
         ("name:demo%", &[4]),
+        ("name:DEMO%", &[4]),
+        ("name:Dem%", &[4]),
         ("name:%_final", &[4]),
         ("name:%a_d%", &[]),
         ("name:~%demo%", &[2, 3, 5]),

@@ -12,6 +12,11 @@ struct Cli {
     common: CommonArgs,
 }
 
+/// mimalloc: large answers (metric histories) are allocated and freed per request; the system
+/// allocator serves them with fresh pages each time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     myelin_common::install_crypto_provider();

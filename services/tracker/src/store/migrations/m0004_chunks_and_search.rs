@@ -8,7 +8,8 @@
 //! - `run_metric_summaries.project_id`, the run's project (runs never change project), filled from
 //!   `runs`; `(project_id, name, last, run_uuid)` replaces `(name, last)`: a project's runs sorted or
 //!   counted by a metric come from this index in order; `(run_uuid, name, last)`: a metric filter on
-//!   a run reads no summary row.
+//!   a run reads no summary row;
+//! - PostgreSQL only: `runs (lower(name) text_pattern_ops)` for PQL's name prefixes.
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 use sea_orm_migration::prelude::*;
@@ -148,10 +149,24 @@ impl MigrationTrait for Migration {
                  (SELECT runs.project_id FROM runs WHERE runs.uuid = run_metric_summaries.run_uuid)",
             )
             .await?;
-        search_indexes(manager, true).await
+        search_indexes(manager, true).await?;
+        if manager.get_database_backend() == DatabaseBackend::Postgres {
+            // PQL's `name:abc%` on PostgreSQL is `lower(name) LIKE lower('abc%')` (myelin_pql).
+            manager
+                .get_connection()
+                .execute_unprepared("CREATE INDEX ix_runs_name_lower ON runs (lower(name) text_pattern_ops)")
+                .await?;
+        }
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() == DatabaseBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared("DROP INDEX ix_runs_name_lower")
+                .await?;
+        }
         search_indexes(manager, false).await?;
         manager
             .alter_table(
