@@ -49,9 +49,8 @@ pub async fn run(conn: &impl ConnectionTrait, search: &Search<'_>) -> Result<(u6
         .and_then(|key| key.field.strip_prefix("metrics."))
         .and_then(|m| search.fields.alias_of(split_metric(m).0));
     let rows = match sort_metric {
-        Some(alias) if metric_only || search.filter.query == Query::All(Vec::new()) => {
-            page_by_metric(conn, search, &alias).await?
-        }
+        // `metric_only` holds for the empty query too.
+        Some(alias) if metric_only => page_by_metric(conn, search, &alias).await?,
         _ => {
             let mut select = general(search, Joins::All, hide_archived, None);
             select.column((run::Entity, run::Column::Uuid));
