@@ -323,7 +323,7 @@ async fn metric_plans_page_and_count_exactly(t: TestApp) {
         }
     }
     // Ascending, no filter: the runs lacking `m` last, by uuid.
-    let mut lacking = vec![("r5", &uuids["r5"]), ("r6", &uuids["r6"])];
+    let mut lacking = [("r5", &uuids["r5"]), ("r6", &uuids["r6"])];
     lacking.sort_by_key(|(_, uuid)| uuid.to_string());
     let mut all = vec!["r1", "r3", "r0", "r4", "r2"];
     all.extend(lacking.iter().map(|(name, _)| *name));
