@@ -106,6 +106,19 @@ class RunTest(ServerTest):
         self.assertIsNone(myelin.get_run())
         self.assertEqual(self.fake.runs[second.uuid]["statuses"], ["running", "failed"])
 
+    def test_a_retried_batch_keeps_its_idempotency_key(self) -> None:
+        run = self.new_run(project="demo")
+        self.fake.fail("POST", "/events$", 503, {"code": "gateway.unavailable", "message": "busy"})
+        run.log_metrics(step=1, loss=0.5)
+        self.assertTrue(run.flush(timeout=10))
+        run.log_metrics(step=2, loss=0.25)
+        self.assertTrue(run.flush(timeout=10))
+        keys = [rec.headers.get("idempotency-key") for rec in self.fake.seen("POST", "/events$")]
+        self.assertEqual(len(keys), 3, "one failed attempt, its retry, the second batch")
+        self.assertTrue(all(keys), keys)
+        self.assertEqual(keys[0], keys[1], "a retry sends the batch's key again")
+        self.assertNotEqual(keys[1], keys[2], "each batch has its own key")
+
     def test_context_manager_marks_failures(self) -> None:
         with self.assertRaises(KeyError):
             with self.new_run() as run:

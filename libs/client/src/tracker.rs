@@ -188,10 +188,12 @@ async fn send(
         return;
     }
     let taken = std::mem::take(batch);
+    // The same key on every attempt: a batch stored whose answer was lost is not stored twice.
+    let key = uuid::Uuid::new_v4().simple().to_string();
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match client.log_events(owner, project, uuid, &taken).await {
+        match client.log_events(owner, project, uuid, &taken, Some(&key)).await {
             Ok(_) => return,
             Err(error) => {
                 let retryable = error.status().is_none_or(|s| s.is_server_error());
@@ -229,6 +231,7 @@ mod tests {
     async fn ingest(State(seen): State<Seen>, Json(batch): Json<EventsBatch>) -> Json<EventsIngested> {
         seen.lock().unwrap().push(batch.len());
         Json(EventsIngested {
+            duplicate: false,
             metrics: batch.metrics.len() as u64,
             events: batch.events.len() as u64,
         })
@@ -287,6 +290,48 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert_eq!(*seen.lock().unwrap(), vec![1]);
+    }
+
+    /// Answers 503 to the first request, then stores; records every request's idempotency key.
+    async fn flaky_ingest(
+        State(keys): State<Arc<Mutex<Vec<String>>>>,
+        headers: axum::http::HeaderMap,
+    ) -> (axum::http::StatusCode, Json<EventsIngested>) {
+        let mut keys = keys.lock().unwrap();
+        let key = headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        keys.push(key.to_owned());
+        let status = if keys.len() == 1 {
+            axum::http::StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            axum::http::StatusCode::OK
+        };
+        (status, Json(EventsIngested::default()))
+    }
+
+    #[tokio::test]
+    async fn a_retried_batch_keeps_its_idempotency_key() {
+        let keys: Arc<Mutex<Vec<String>>> = Arc::default();
+        let app = axum::Router::new().route(
+            "/api/v1/{owner}/{project}/runs/{uuid}/events",
+            post(flaky_ingest).with_state(keys.clone()),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = Client::new(&format!("http://{addr}"), None).unwrap();
+        let tracker = Tracker::start(client, "default", "demo", RunUuid::new(), TrackerOptions::default());
+        tracker.log_metric("loss", 0.5, Some(1)).unwrap();
+        tracker.flush().await.unwrap();
+        tracker.log_metric("loss", 0.25, Some(2)).unwrap();
+        tracker.flush().await.unwrap();
+        let keys = keys.lock().unwrap().clone();
+        assert_eq!(keys.len(), 3, "{keys:?}");
+        assert!(!keys[0].is_empty());
+        assert_eq!(keys[0], keys[1], "the retry carries the batch's key");
+        assert_ne!(keys[1], keys[2], "each batch has its own key");
     }
 
     #[tokio::test]

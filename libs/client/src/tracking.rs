@@ -53,15 +53,20 @@ pub struct ArtifactTree {
 }
 
 impl Client {
-    /// `POST .../runs/{uuid}/events`: stores the batch, all or nothing.
+    /// `POST .../runs/{uuid}/events`: stores the batch, all or nothing. With `idempotency_key`, a
+    /// batch sent again with the same key (a retry) is stored once (`duplicate` in the answer).
     pub async fn log_events(
         &self,
         owner: &str,
         project: &str,
         uuid: &RunUuid,
         batch: &EventsBatch,
+        idempotency_key: Option<&str>,
     ) -> Result<EventsIngested, Error> {
-        let request = self.request(Method::POST, &[owner, project, "runs", &uuid.to_string(), "events"]);
+        let mut request = self.request(Method::POST, &[owner, project, "runs", &uuid.to_string(), "events"]);
+        if let Some(key) = idempotency_key {
+            request = request.header(myelin_contracts::headers::IDEMPOTENCY_KEY, key);
+        }
         self.json(request.json(batch)).await
     }
 

@@ -11,3 +11,6 @@ pub const SUBJECT: &str = "x-myelin-subject";
 pub const ORG: &str = "x-myelin-org";
 /// The subject used when a request carries no [`SUBJECT`] header.
 pub const ANONYMOUS: &str = "anonymous";
+/// A client's key for one events batch (`POST .../runs/{uuid}/events`), sent again unchanged with
+/// every retry of that batch: the tracker stores a batch once per key and run.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";

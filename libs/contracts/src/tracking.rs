@@ -157,6 +157,9 @@ impl EventsBatch {
 pub struct EventsIngested {
     pub metrics: u64,
     pub events: u64,
+    /// The batch's `Idempotency-Key` was already stored for this run: nothing was stored again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
 }
 
 /// One point of a collected series; `value` is a number for metrics, traceml's JSON otherwise.

@@ -66,6 +66,9 @@ pub enum Error {
     /// A batch holds more points than `tracking.max_batch_points`.
     #[error("the batch holds {points} points; at most {max_points} are accepted at once")]
     BatchTooLarge { points: usize, max_points: usize },
+    /// An `Idempotency-Key` header that is empty, too long or not visible ASCII.
+    #[error("the Idempotency-Key header must be 1 to 128 visible ASCII characters")]
+    InvalidIdempotencyKey,
     /// No lineage artifact with this name on the run.
     #[error("the run has no lineage artifact named `{0}`")]
     ArtifactNotFound(String),
@@ -148,6 +151,8 @@ impl From<Error> for ApiError {
                 ApiError::new(ErrorCode::PayloadTooLarge, "tracker.batch_too_large", message)
                     .with_details(json!({ "points": points, "max_points": max_points }))
             }
+            Error::InvalidIdempotencyKey => ApiError::bad_request("tracker.invalid_idempotency_key", message)
+                .with_details(json!({ "field": "Idempotency-Key" })),
             Error::ArtifactNotFound(name) => {
                 ApiError::not_found("tracker.artifact_not_found", message).with_details(json!({ "name": name }))
             }

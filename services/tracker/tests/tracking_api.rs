@@ -38,6 +38,7 @@ on_both_databases!(
     lineage_round_trip,
     rows_go_with_their_run,
     concurrent_writers,
+    idempotent_batches,
     throughput,
 );
 
@@ -783,4 +784,49 @@ async fn throughput(backend: Backend) {
         (&summary["results"][0]["count"], &summary["results"][0]["last_step"]),
         (&json!(20_000), &json!(19_999))
     );
+}
+
+async fn post_keyed(t: &TestApp, run: &str, key: &str, batch: &Value) -> Resp {
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("{PROJECT}/runs/{run}/events"))
+        .header("content-type", "application/json")
+        .header("idempotency-key", key)
+        .body(Body::from(batch.to_string()))
+        .unwrap();
+    t.send(req).await
+}
+
+/// A batch sent again with the same `Idempotency-Key` (a client retrying after a timeout) is stored
+/// once; keys are per run; a malformed key is refused with nothing stored.
+async fn idempotent_batches(backend: Backend) {
+    let t = support::spawn(backend).await;
+    let run = setup(&t).await;
+    let other = new_run(&t, "other").await;
+    let batch = json!({"metrics": metrics("loss", [(0, 0.5), (1, 0.25)])});
+    let first = post_keyed(&t, &run, "batch-1", &batch).await;
+    assert_eq!(
+        (first.status, &first.body),
+        (StatusCode::OK, &json!({"metrics": 2, "events": 0}))
+    );
+    let again = post_keyed(&t, &run, "batch-1", &batch).await;
+    assert_eq!(
+        (again.status, &again.body),
+        (StatusCode::OK, &json!({"metrics": 0, "events": 0, "duplicate": true}))
+    );
+    assert_eq!(counts(&t).await[0], 2, "the retried batch was not stored twice");
+    assert_eq!(post_keyed(&t, &run, "batch-2", &batch).await.body["metrics"], json!(2));
+    assert_eq!(
+        post_keyed(&t, &other, "batch-1", &batch).await.body["metrics"],
+        json!(2)
+    );
+    assert_eq!(counts(&t).await[0], 6);
+    for bad in ["", "with space", &"k".repeat(129)] {
+        let r = post_keyed(&t, &run, bad, &batch).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad:?}");
+        assert_eq!(r.body["code"], "tracker.invalid_idempotency_key");
+    }
+    assert_eq!(counts(&t).await[0], 6);
+    let summary = t.get(&format!("{PROJECT}/runs/{run}/metrics/summary")).await.body;
+    assert_eq!(summary["results"][0]["count"], json!(4));
 }

@@ -60,11 +60,17 @@ class Api:
         return f"{'https' if self._https else 'http'}://{self._netloc}{self._prefix}{path}"
 
     def request(
-        self, method: str, path: str, body: Any = None, query: Optional[Mapping[str, Any]] = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: Optional[Mapping[str, Any]] = None,
+        headers: Optional[Mapping[str, str]] = None,
     ) -> Any:
-        """Sends ``body`` as JSON (NaN/inf refused locally) and returns the parsed JSON answer (None when empty)."""
+        """Sends ``body`` as JSON (NaN/inf refused locally) and returns the parsed JSON answer (None when empty).
+        ``headers`` go with every attempt, retries included."""
         data = None
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **(headers or {})}
         if body is not None:
             data = json.dumps(body, allow_nan=False, separators=(",", ":")).encode("utf-8")
             headers["Content-Type"] = "application/json"

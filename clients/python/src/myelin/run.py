@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import threading
+import uuid
 from typing import Any, Iterable, List, Optional, Tuple
 
 from . import coderef, points, upload
@@ -338,7 +339,10 @@ class Run:
         self.api.request("PATCH", self._run_path, body)
 
     def _send(self, metrics: list, events: list) -> None:
-        self.api.request("POST", f"{self._run_path}/events", {"metrics": metrics, "events": events})
+        # One key per batch, the same on every retry: a batch the server stored but whose answer
+        # was lost (a timeout) is not stored twice.
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        self.api.request("POST", f"{self._run_path}/events", {"metrics": metrics, "events": events}, headers=key)
 
     def _check_open(self) -> None:
         if self.ended:

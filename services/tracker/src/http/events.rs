@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use http::{Uri, header};
+use http::{HeaderMap, Uri, header};
 use myelin_contracts::RunUuid;
 use myelin_contracts::tracking::{EventKind, EventsBatch, EventsIngested, EventsResponse, MetricSummaries};
 
@@ -35,11 +35,26 @@ pub async fn ingest(
     State(state): State<AppState>,
     _ctx: RequestContext,
     Path((owner, project, uuid)): Path<(String, String, String)>,
+    headers: HeaderMap,
     Body(body): Body<IncomingBatch>,
 ) -> Result<Json<EventsIngested>, Error> {
     let uuid = run_uuid(&uuid)?;
+    let key = idempotency_key(&headers)?;
     let batch = domain::validate(body, state.tracking.max_batch_points)?;
-    Ok(Json(store::ingest(&state.store, &owner, &project, uuid, &batch).await?))
+    Ok(Json(
+        store::ingest(&state.store, &owner, &project, uuid, &batch, key).await?,
+    ))
+}
+
+/// The `Idempotency-Key` header: 1 to 128 visible ASCII characters, else 400.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, Error> {
+    let Some(value) = headers.get(myelin_contracts::headers::IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(key) if (1..=128).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(key)),
+        _ => Err(Error::InvalidIdempotencyKey),
+    }
 }
 
 /// The run's metric summaries (last, min, max, mean, count per name), sorted by name.

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use myelin_contracts::RunUuid;
 use myelin_contracts::tracking::{EventKind, EventsIngested, SeriesCollected};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockType, NullOrdering, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockType, NullOrdering, OnConflict, Order, Query, SelectStatement};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, StreamTrait};
 use serde_json::{Map, Value};
 
@@ -80,7 +80,8 @@ pub fn build_error(err: sea_orm::sea_query::error::Error) -> Error {
     Error::Db(DbErr::Custom(format!("cannot build a statement: {err}")))
 }
 
-/// Stores a validated batch in one transaction: `meta_info` flags, points, summaries.
+/// Stores a validated batch in one transaction: its idempotency key (if any), `meta_info` flags,
+/// points, summaries. A key already stored for the run stores nothing and answers `duplicate`.
 ///
 /// Lock order (PostgreSQL), the same in every writer so none deadlocks: the run row first (only when
 /// `meta_info` gains a flag, `FOR NO KEY UPDATE`, which the points' foreign-key checks do not
@@ -91,9 +92,18 @@ pub async fn ingest(
     project: &str,
     uuid: RunUuid,
     batch: &Batch,
+    idempotency_key: Option<&str>,
 ) -> Result<EventsIngested, Error> {
     let txn = store.begin().await?;
     let key = find_run(&txn, owner, project, uuid).await?;
+    if let Some(batch_key) = idempotency_key
+        && !first_time(&txn, uuid, batch_key).await?
+    {
+        return Ok(EventsIngested {
+            duplicate: true,
+            ..EventsIngested::default()
+        });
+    }
     let mut flags = Vec::new();
     if !batch.metrics.is_empty() {
         flags.push(HAS_METRICS);
@@ -121,7 +131,25 @@ pub async fn ingest(
     Ok(EventsIngested {
         metrics: metrics.len() as u64,
         events: events.len() as u64,
+        duplicate: false,
     })
+}
+
+/// Records the batch key `batch_key` of `run`; false when it already was (concurrent senders of the
+/// same key wait on the primary key until the first commits).
+async fn first_time(conn: &impl ConnectionTrait, run: RunUuid, batch_key: &str) -> Result<bool, Error> {
+    let mut insert = Query::insert();
+    insert
+        .into_table(Alias::new("run_event_batches"))
+        .columns([Alias::new("run_uuid"), Alias::new("key"), Alias::new("created_at")])
+        .values([run.as_uuid().into(), batch_key.into(), now().into()])
+        .map_err(build_error)?
+        .on_conflict(
+            OnConflict::columns([Alias::new("run_uuid"), Alias::new("key")])
+                .do_nothing()
+                .to_owned(),
+        );
+    Ok(conn.execute(&insert).await?.rows_affected() == 1)
 }
 
 /// What replacing a collected series did.

@@ -5,6 +5,7 @@ mod m0001_initial;
 mod m0002_attempts;
 mod m0003_tracking;
 mod m0004_chunks_and_search;
+mod m0005_batch_keys;
 
 use sea_orm_migration::prelude::*;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_attempts::Migration),
             Box::new(m0003_tracking::Migration),
             Box::new(m0004_chunks_and_search::Migration),
+            Box::new(m0005_batch_keys::Migration),
         ]
     }
 
