@@ -2,9 +2,8 @@
 //!
 //! - `sqlite://path/to/file.db` (or `sqlite:relative.db`, `sqlite::memory:`): the file and its parent
 //!   directory are created when missing; WAL journal, `busy_timeout`, foreign keys on, a 64 MiB page
-//!   cache and a memory-mapped file. The pool holds a
-//!   single connection: SQLite has one writer, and one connection serializes writes instead of failing
-//!   read-then-write transactions with `SQLITE_BUSY`.
+//!   cache and a memory-mapped file. The pool holds a single connection: SQLite has one writer, and one
+//!   connection serializes writes instead of failing read-then-write transactions with `SQLITE_BUSY`.
 //! - `postgres://user:pass@host:port/db`: a pool of [`DbSettings::max_connections`].
 //!
 //! With the `testing` feature, [`testing`] creates a fresh database per test.

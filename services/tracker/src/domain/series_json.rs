@@ -70,24 +70,20 @@ fn dict(out: &mut Vec<u8>, s: &Series) {
     json(out, &s.kind.as_str());
     out.extend_from_slice(b":[");
     match &s.values {
-        Values::Metric(values) => {
-            for (i, v) in values.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                json(out, v);
-            }
-        }
-        Values::Data(values) => {
-            for (i, v) in values.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                json(out, v);
-            }
-        }
+        Values::Metric(values) => items(out, values),
+        Values::Data(values) => items(out, values),
     }
     out.extend_from_slice(b"]}");
+}
+
+/// `values` as JSON, comma-separated (the brackets are the caller's).
+fn items(out: &mut Vec<u8>, values: &[impl Serialize]) {
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json(out, v);
+    }
 }
 
 /// Writes quoted [`PyTime`]s, formatting the `YYYY-MM-DD HH:MM:SS` part once per distinct second

@@ -8,6 +8,8 @@
 //! Reads decode a metric's chunks (or stream the rows of an event series) into columns, in step then
 //! timestamp then write order.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use myelin_contracts::RunUuid;
@@ -228,12 +230,9 @@ type EventRow<'a> = (EventKind, &'a str, Option<i64>, DateTime<Utc>, &'a Value);
 /// Writes the points as chunks: per metric, in the order given, [`chunk::MAX_POINTS`] a row.
 async fn insert_metrics(conn: &impl ConnectionTrait, run: RunUuid, rows: &[MetricRow<'_>]) -> Result<(), Error> {
     use run_metric_chunk::Column as C;
-    let mut series: Vec<(&str, Vec<chunk::Point>)> = Vec::new();
+    let mut series: BTreeMap<&str, Vec<chunk::Point>> = BTreeMap::new();
     for &(name, step, timestamp, value) in rows {
-        match series.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, points)) => points.push((step, timestamp, value)),
-            None => series.push((name, vec![(step, timestamp, value)])),
-        }
+        series.entry(name).or_default().push((step, timestamp, value));
     }
     let parts: Vec<(&str, &[chunk::Point])> = series
         .iter()

@@ -124,6 +124,13 @@ enum Joins {
     Filter,
 }
 
+impl Joins {
+    /// The metrics to join (`None`: every one recorded).
+    fn only(self, query: &Query) -> Option<Vec<&str>> {
+        (self == Joins::Filter).then(|| filter_metrics(query))
+    }
+}
+
 /// `runs` of the project with the metrics joined, matching the filter (`extra` too).
 fn general(search: &Search<'_>, joins: Joins, hide_archived: bool, extra: Option<Condition>) -> SelectStatement {
     let mut select = sea_query::Query::select();
@@ -137,10 +144,9 @@ fn general(search: &Search<'_>, joins: Joins, hide_archived: bool, extra: Option
     if let Some(extra) = extra {
         select.cond_where(extra);
     }
-    let only = filter_metrics(&search.filter.query);
+    let only = joins.only(&search.filter.query);
     let anchor = Expr::col((run::Entity, run::Column::Uuid));
-    let only = (joins == Joins::Filter).then_some(only.as_slice());
-    search.fields.apply_joins_on(&mut select, anchor, only, None);
+    search.fields.apply_joins_on(&mut select, anchor, only.as_deref(), None);
     select
 }
 
@@ -153,11 +159,13 @@ fn from_summaries(search: &Search<'_>, joins: Joins, alias: &str) -> SelectState
         .and_where(col(alias, summary::Column::ProjectId).eq(search.project_id))
         .and_where(col(alias, summary::Column::Name).eq(name))
         .cond_where(search.filter.condition.clone());
-    let only = filter_metrics(&search.filter.query);
-    let only = (joins == Joins::Filter).then_some(only.as_slice());
-    search
-        .fields
-        .apply_joins_on(&mut select, col(alias, summary::Column::RunUuid), only, Some(alias));
+    let only = joins.only(&search.filter.query);
+    search.fields.apply_joins_on(
+        &mut select,
+        col(alias, summary::Column::RunUuid),
+        only.as_deref(),
+        Some(alias),
+    );
     select
 }
 
