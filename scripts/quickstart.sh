@@ -17,6 +17,11 @@ MYELIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/myelin"
 
 DATA_DIR="${MYELIN_DATA_DIR:-$(mktemp -d)}"
 LOG="$DATA_DIR/server.log"
+# The owner account `admin` (org `default`) is created on first start with this password (without
+# it, the server generates one and prints it once).
+export MYELIN_ADMIN_PASSWORD="${MYELIN_ADMIN_PASSWORD:-quickstart-$RANDOM$RANDOM}"
+# The CLI keeps its token in $MYELIN_CONFIG_DIR/cli.toml: a private one for this demo.
+export MYELIN_CONFIG_DIR="${MYELIN_CONFIG_DIR:-$DATA_DIR/cli}"
 "$MYELIN" server --data-dir "$DATA_DIR" --port "${PORT:-0}" >"$DATA_DIR/server.out" 2>"$LOG" &
 SERVER_PID=$!
 cleanup() { [[ -n "${KEEP:-}" ]] || kill "$SERVER_PID" 2>/dev/null || true; }
@@ -33,6 +38,8 @@ echo "==> $(cat "$DATA_DIR/server.out") (data in $DATA_DIR)"
 export MYELIN_HOST="$URL"
 
 set -x
+printf '%s\n' "$MYELIN_ADMIN_PASSWORD" | "$MYELIN" login -u admin --password-stdin
+"$MYELIN" whoami
 "$MYELIN" project create --name quickstart --description "Myelin quickstart"
 "$MYELIN" run -f examples/quickstart.yaml -p quickstart -P script="$ROOT/examples/train.py" -P epochs=8 -w -l
 "$MYELIN" run -f examples/quickstart.yaml -p quickstart -P script="$ROOT/examples/train.py" -P epochs=12 -P lr=0.3 \

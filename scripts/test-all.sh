@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace, the way CI does:
 #   1. PostgreSQL, Redis and RabbitMQ up (scripts/ensure-services.sh)
-#   2. the Python venv: the official polyaxon CLI/SDK, Celery, pytest (scripts/python-venv.sh)
+#   2. the Python venv: the official polyaxon CLI/SDK, Celery, pytest (scripts/python-venv.sh), and
+#      Debian's chromium + chromium-driver for the dashboard's browser tests (scripts/browser-deps.sh)
 #   3. cargo build --workspace --locked (the end-to-end tests start the built binaries)
 #   4. cargo nextest run --workspace, then the doc tests
 #   5. the Python client's unit tests (clients/python/tests)
@@ -57,6 +58,7 @@ summary() {
 # Prerequisites: without them no test can run, so stop at the first failure.
 step "services" "$ROOT/scripts/ensure-services.sh" || { summary; exit 1; }
 step "python venv" "$ROOT/scripts/python-venv.sh" || { summary; exit 1; }
+step "browser" "$ROOT/scripts/browser-deps.sh" || { summary; exit 1; }
 step "build" cargo build --workspace --locked || { summary; exit 1; }
 step "build roundtrip" cargo build -p myelin-spec --example roundtrip --locked || { summary; exit 1; }
 

@@ -2,6 +2,8 @@
 //! `owner/project`) and `-uid UUID` select what a command acts on (`-uid` is rewritten to `--uid`
 //! before parsing, see [`normalize`]).
 
+pub mod auth;
+
 use std::ffi::OsString;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -9,6 +11,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::target::ProjectRef;
+use auth::{
+    AuditArgs, LoginArgs, MemberCommand, OrgArg, OrgCommand, Out, ProjectMemberCommand, SaCommand, TeamCommand,
+    TokenCommand,
+};
 
 /// Myelin: an ML platform compatible with Polyaxon.
 #[derive(Debug, Parser)]
@@ -47,6 +53,84 @@ pub enum Command {
         #[command(flatten)]
         args: RunArgs,
     },
+    /// Log in with a user name and password; saves the API token in `cli.toml` (mode 0600).
+    Login {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(flatten)]
+        args: LoginArgs,
+    },
+    /// Forget the token saved by `myelin login` (it stays valid on the server until it expires).
+    Logout,
+    /// Show who the token in use belongs to: user, kind and organization.
+    Whoami {
+        #[command(flatten)]
+        conn: Conn,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create, list, show and delete organizations.
+    Org {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(flatten)]
+        out: Out,
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// List, add and remove an organization's members, and change their roles.
+    Member {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(flatten)]
+        org: OrgArg,
+        #[command(flatten)]
+        out: Out,
+        #[command(subcommand)]
+        command: MemberCommand,
+    },
+    /// Teams, their members and the projects granted to them.
+    Team {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(flatten)]
+        org: OrgArg,
+        #[command(flatten)]
+        out: Out,
+        #[command(subcommand)]
+        command: TeamCommand,
+    },
+    /// Your personal API tokens.
+    Token {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(flatten)]
+        out: Out,
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Service accounts and their tokens.
+    Sa {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(flatten)]
+        org: OrgArg,
+        #[command(flatten)]
+        out: Out,
+        #[command(subcommand)]
+        command: SaCommand,
+    },
+    /// Read the organization's audit log (owners and managers), newest first.
+    Audit {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(flatten)]
+        org: OrgArg,
+        #[command(flatten)]
+        out: Out,
+        #[command(flatten)]
+        args: AuditArgs,
+    },
     /// Show or change the CLI's saved settings (`cli.toml`).
     Config {
         #[command(subcommand)]
@@ -71,6 +155,10 @@ pub struct ServerArgs {
     /// The address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
     pub host: IpAddr,
+    /// Turn access control OFF: no login, every request may do everything (a single-user laptop
+    /// only; never on a shared machine).
+    #[arg(long)]
+    pub no_auth: bool,
 }
 
 /// `myelin check` flags.
@@ -131,6 +219,10 @@ pub struct Conn {
     /// The server URL (else `$MYELIN_HOST`, else `myelin config set host=...`, else http://127.0.0.1:8000).
     #[arg(long, global = true, value_name = "URL", env = "MYELIN_HOST")]
     pub host: Option<String>,
+    /// The API token (else `$MYELIN_TOKEN`, else the one `myelin login` saved). Prefer the
+    /// environment variable: a flag is visible to other users in the process list.
+    #[arg(long, global = true, value_name = "TOKEN")]
+    pub token: Option<String>,
 }
 
 /// The project (and run) a command acts on.
@@ -187,6 +279,11 @@ pub enum ProjectCommand {
         /// Do not ask for confirmation.
         #[arg(short = 'y', long)]
         yes: bool,
+    },
+    /// The users granted a project directly, with their project role.
+    Member {
+        #[command(subcommand)]
+        command: ProjectMemberCommand,
     },
 }
 

@@ -1,12 +1,14 @@
-//! `myelin`: the embedded server (`myelin server`) and the client commands (`project`, `ops`,
-//! `config`, `completion`). Errors print `error: <message> (<code>)`; exit code 2 for usage
+//! `myelin`: the embedded server (`myelin server`) and the client commands (`project`, `ops`, `run`,
+//! `login`, `whoami`, `org`, `member`, `team`, `token`, `sa`, `audit`, `config`, `completion`). Errors print `error: <message> (<code>)`; exit code 2 for usage
 //! errors, 1 for the others.
 
 mod args;
+mod bootstrap;
 mod commands;
 mod config;
 mod error;
 mod output;
+mod prompt;
 mod server;
 mod target;
 
@@ -49,6 +51,30 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Ops { conn, target, command } => commands::ops::run(&conn, &target, command).await,
         Command::Check(args) => commands::check::run(args),
         Command::Run { conn, args } => commands::run::run(&conn, args).await,
+        Command::Login { conn, args } => commands::auth::login(&conn, args).await,
+        Command::Logout => commands::auth::logout(),
+        Command::Whoami { conn, json } => commands::auth::whoami(&conn, json).await,
+        Command::Org { conn, out, command } => commands::org::run(&conn, out.json, command).await,
+        Command::Member {
+            conn,
+            org,
+            out,
+            command,
+        } => commands::org::members(&conn, &org.org, out.json, command).await,
+        Command::Team {
+            conn,
+            org,
+            out,
+            command,
+        } => commands::team::run(&conn, &org.org, out.json, command).await,
+        Command::Token { conn, out, command } => commands::token::run(&conn, out.json, command).await,
+        Command::Sa {
+            conn,
+            org,
+            out,
+            command,
+        } => commands::sa::run(&conn, &org.org, out.json, command).await,
+        Command::Audit { conn, org, out, args } => commands::audit::run(&conn, &org.org, out.json, args).await,
         Command::Config { command } => commands::config::run(command),
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "myelin", &mut std::io::stdout());

@@ -1,9 +1,13 @@
 //! `myelin server`: every service in one process, zero config. SQLite under the data directory,
-//! the in-process bus and coordination store, the blob store in `<data dir>/artifacts`, the tracker
-//! and the logs service mounted into the gateway as in-process upstreams.
+//! the in-process bus and coordination store, the blob store in `<data dir>/artifacts`, the tracker,
+//! the logs and the auth service mounted into the gateway as in-process upstreams.
 //!
-//! Prints exactly one line on stdout, `Myelin is ready at http://ADDR:PORT`, once listening; logs
-//! go to stderr. SIGINT/SIGTERM stop it gracefully (in-flight requests finish, then the outbox
+//! Access control is on: the first start creates the owner `admin` of org `default`
+//! ([`crate::bootstrap`]); `--no-auth` turns it off, and says so on every start.
+//!
+//! Prints one line on stdout, `Myelin is ready at http://ADDR:PORT`, once listening (preceded, on
+//! the first start without `MYELIN_ADMIN_PASSWORD`, by the generated admin password); logs go to
+//! stderr. SIGINT/SIGTERM stop it gracefully (in-flight requests finish, then the outbox
 //! relay publishes what they committed).
 
 use std::io::Write;
@@ -23,6 +27,7 @@ use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
 use crate::args::ServerArgs;
+use crate::bootstrap::{self, AdminPassword};
 
 /// The data directory: `--data-dir`, else `$MYELIN_DATA_DIR`, else `~/.myelin`.
 pub fn data_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -95,14 +100,45 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     .await
     .context("cannot start the logs service")?;
 
+    let run_token_secret = bootstrap::run_token_secret(&data_dir)?;
+    let (auth, admin) = if args.no_auth {
+        (None, AdminPassword::Known)
+    } else {
+        let auth_url = sqlite("auth.db");
+        let auth = myelin_auth::App::build(
+            myelin_auth::Settings {
+                database_url: SecretString::from(auth_url.clone()),
+                allow_signup: true,
+                ..Default::default()
+            },
+            myelin_auth::Deps {
+                db: myelin_common::db::connect(&auth_url, &DbSettings::default()).await?,
+                coord: coord.clone(),
+            },
+        )
+        .await
+        .context("cannot start the auth service")?;
+        let admin = bootstrap::ensure_admin(&auth, &data_dir).await?;
+        (Some(auth), admin)
+    };
+
     let gateway = myelin_gateway::App::build(
         myelin_gateway::Settings {
             listen: SocketAddr::new(args.host, args.port),
+            access: myelin_gateway::config::AccessSettings {
+                enabled: !args.no_auth,
+                run_token_secret: Some(run_token_secret.clone()),
+                ..Default::default()
+            },
             ..Default::default()
         },
         myelin_gateway::Deps {
             tracker: myelin_gateway::Upstream::InProcess(tracker.router()),
             logs: myelin_gateway::Upstream::InProcess(logs.router()),
+            auth: auth.as_ref().map(|auth| myelin_gateway::AuthDeps {
+                upstream: myelin_gateway::Upstream::InProcess(auth.router()),
+                coord: coord.clone(),
+            }),
         },
     )
     .await?;
@@ -112,6 +148,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         myelin_executor::Settings {
             artifacts_root: artifacts,
             public_host: url.clone(),
+            run_token_secret: (!args.no_auth).then_some(run_token_secret),
             ..Default::default()
         },
         myelin_executor::Deps {
@@ -134,6 +171,21 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     ];
 
     let mut stdout = std::io::stdout().lock();
+    if let AdminPassword::Generated(password, path) = &admin {
+        writeln!(
+            stdout,
+            "Created the owner account `admin` (org `default`) with password: {password}\n\
+             (shown once; also in {} until you delete it; `myelin login -u admin`)",
+            path.display()
+        )?;
+    }
+    if args.no_auth {
+        tracing::warn!("ACCESS CONTROL IS OFF (--no-auth): anyone who reaches {url} may do anything");
+        writeln!(
+            stdout,
+            "WARNING: access control is off (--no-auth): anyone who reaches this server may do anything"
+        )?;
+    }
     writeln!(stdout, "Myelin is ready at {url}")?;
     stdout.flush()?;
     drop(stdout);

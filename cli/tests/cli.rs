@@ -6,7 +6,7 @@ mod support;
 
 use myelin_client::Client;
 use myelin_contracts::{CreateRun, ManagedBy};
-use support::{Server, fails, myelin, ok, ok_json};
+use support::{Server, fails, myelin, myelin_with, ok, ok_json};
 
 const POLYAXONFILE: &str = "version: 1.1
 kind: component
@@ -20,7 +20,7 @@ run:
 ";
 
 async fn create_run(server: &Server, project: &str) -> String {
-    let client = Client::new(&server.url, None).unwrap();
+    let client = Client::new(&server.url, server.token.clone()).unwrap();
     // Unmanaged (as the SDK creates them): the embedded scheduler leaves them alone, so they stay
     // `created` while the CLI commands below look at them.
     let body = CreateRun {
@@ -196,14 +196,13 @@ async fn config_host_and_completion() {
     );
 
     // The saved host is used when neither --host nor MYELIN_HOST is given...
-    ok(&myelin(&cfg, None, &["project", "create", "--name", "saved-host"]));
+    let token = server.token.clone().unwrap();
+    let authed = |args: &[&str]| myelin_with(&cfg, None, args, &[("MYELIN_TOKEN", &token)], None);
+    ok(&authed(&["project", "create", "--name", "saved-host"]));
     // ...and --host wins over it.
-    let stderr = fails(
-        &myelin(&cfg, None, &["project", "ls", "--host", "http://127.0.0.1:9"]),
-        1,
-    );
+    let stderr = fails(&authed(&["project", "ls", "--host", "http://127.0.0.1:9"]), 1);
     assert!(stderr.contains("(cli.unreachable)"), "{stderr}");
-    let out = ok(&myelin(&cfg, None, &["project", "ls", "--host", &server.url]));
+    let out = ok(&authed(&["project", "ls", "--host", &server.url]));
     assert!(out.contains("saved-host"), "{out}");
 
     fails(&myelin(&cfg, None, &["config", "set", "colour=red"]), 2);

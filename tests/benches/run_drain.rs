@@ -69,14 +69,18 @@ async fn embedded(runs: usize) -> anyhow::Result<Measure> {
         "myelin-server",
         &binary("myelin")?,
         &["server", "--data-dir", &dir, "--port", "0"],
-        [("RUST_LOG", "warn")],
+        [
+            ("RUST_LOG", "warn"),
+            ("MYELIN_ADMIN_PASSWORD", myelin_e2e::ADMIN_PASSWORD),
+        ],
     )?;
     let url = server
         .wait_stdout_line(Duration::from_secs(30), |l| {
             l.strip_prefix("Myelin is ready at ").map(str::to_owned)
         })
         .await?;
-    drain("embedded (myelin server, 1 executor × 8)", &url, runs).await
+    let token = myelin_e2e::login(&url, "admin", myelin_e2e::ADMIN_PASSWORD).await?;
+    drain("embedded (myelin server, 1 executor × 8)", &url, &token, runs).await
 }
 
 async fn distributed(runs: usize) -> anyhow::Result<Measure> {
@@ -89,13 +93,14 @@ async fn distributed(runs: usize) -> anyhow::Result<Measure> {
     drain(
         "distributed (PG, RabbitMQ, Redis; 2 executors × 8)",
         &cluster.gateway_url,
+        &cluster.token,
         runs,
     )
     .await
 }
 
-async fn drain(name: &str, url: &str, runs: usize) -> anyhow::Result<Measure> {
-    let api = RunsApi::new(url, "drain")?;
+async fn drain(name: &str, url: &str, token: &str, runs: usize) -> anyhow::Result<Measure> {
+    let api = RunsApi::new(url, "drain", token)?;
     api.create_project().await?;
     // Warm up (first compile, connections, queues), then measure.
     let warm = api.create_runs(NOOP, 5).await?;

@@ -26,6 +26,8 @@ import pytest
 
 READY_LINE = re.compile(r"Myelin is ready at (http://127\.0\.0\.1:\d+)")
 TIMEOUT_S = 60
+# The owner `admin` (org `default`) the server creates on first start with this password.
+ADMIN_PASSWORD = "compat-admin-password"
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Server:
     url: str
     proc: subprocess.Popen
     log_dir: Path
+    # A login token of `admin`, sent by `request` unless told otherwise.
+    token: str = ""
 
     def logs(self) -> str:
         parts = []
@@ -42,12 +46,17 @@ class Server:
             parts.append(f"----- myelin server {name} -----\n{text[-20000:]}")
         return "\n".join(parts)
 
-    def request(self, method: str, path: str, body: Optional[dict] = None) -> tuple[int, Any]:
-        """One REST call; returns (status, parsed JSON body or None)."""
+    def request(
+        self, method: str, path: str, body: Optional[dict] = None, token: Optional[str] = None
+    ) -> tuple[int, Any]:
+        """One REST call as `admin` (or with `token`; "" sends none); returns (status, parsed JSON body or None)."""
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.url + path, data=data, method=method)
         req.add_header("Content-Type", "application/json")
         req.add_header("Accept", "application/json")
+        token = self.token if token is None else token
+        if token:
+            req.add_header("Authorization", f"Token {token}")
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
                 status, raw = resp.status, resp.read()
@@ -119,9 +128,11 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     (root / "home").mkdir()
     stdout = open(root / "server.stdout.log", "w")
     stderr = open(root / "server.stderr.log", "w")
+    server_env = clean_env(root / "home")
+    server_env["MYELIN_ADMIN_PASSWORD"] = ADMIN_PASSWORD
     proc = subprocess.Popen(
         [binary, "server", "--data-dir", str(root / "data"), "--port", "0"],
-        env=clean_env(root / "home"),
+        env=server_env,
         stdin=subprocess.DEVNULL,
         stdout=stdout,
         stderr=stderr,
@@ -139,6 +150,13 @@ def server(tmp_path_factory: pytest.TempPathFactory):
             proc.kill()
             pytest.fail(f"myelin server printed no ready line within 30 s\n{srv.logs()}")
         time.sleep(0.05)
+    status, body = srv.request(
+        "POST", "/api/v1/auth/token", {"username": "admin", "password": ADMIN_PASSWORD}, token=""
+    )
+    if status != 200:
+        proc.kill()
+        pytest.fail(f"cannot log in as admin: {status} {body}\n{srv.logs()}")
+    srv.token = body["token"]
     yield srv
     proc.send_signal(signal.SIGTERM)
     try:
@@ -164,6 +182,8 @@ def polyaxon(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Polyax
     env = clean_env(root / "home")
     env.update(
         POLYAXON_HOST=server.url,
+        # What the official CLI and SDK send as `Authorization: Token <t>`.
+        POLYAXON_AUTH_TOKEN=server.token,
         POLYAXON_HOME=str(root / "polyaxon-home"),
         POLYAXON_OFFLINE_ROOT=str(root / "offline"),
         POLYAXON_INTERVALS_COMPATIBILITY_CHECK="-1",

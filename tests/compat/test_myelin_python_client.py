@@ -27,7 +27,7 @@ POINTS = 10_000
 def run_script(server, tmp_path: Path, code: str) -> dict:
     """Runs `code` with the client importable; its last stdout line is JSON, returned parsed."""
     env = clean_env(tmp_path)
-    env.update(PYTHONPATH=str(CLIENT_SRC), MYELIN_HOST=server.url)
+    env.update(PYTHONPATH=str(CLIENT_SRC), MYELIN_HOST=server.url, MYELIN_TOKEN=server.token)
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         env=env,
@@ -63,7 +63,7 @@ def test_metrics_params_outputs_and_tags_round_trip(server, tmp_path):
         myelin.log_tags("beta", "alpha")
 
         # A batch the server refuses comes back as a MyelinError with the server's code.
-        api = Api(run.host)
+        api = Api(run.host, run.api.token)
         try:
             events = f"/api/v1/default/pyclient/runs/{{run.uuid}}/events"
             api.request("POST", events, {{"metrics": [{{"name": "loss", "value": "NaN"}}]}})

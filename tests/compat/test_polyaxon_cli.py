@@ -184,3 +184,39 @@ def test_sdk_reads_the_installation(server, polyaxon):
     )
     version = next(line.split(maxsplit=1)[1] for line in out.stdout.splitlines() if line.startswith("VERSION "))
     assert version and version != "None", out.stdout
+
+
+def test_cli_and_sdk_need_a_valid_token(server, polyaxon):
+    """Access control as the official clients meet it: `POLYAXON_AUTH_TOKEN` is sent as
+    `Authorization: Token <t>`; without it, or with a wrong or revoked one, every call is refused."""
+    from conftest import Polyaxon
+
+    def with_token(token):
+        env = dict(polyaxon.env)
+        env.pop("POLYAXON_AUTH_TOKEN", None)
+        if token is not None:
+            env["POLYAXON_AUTH_TOKEN"] = token
+        return Polyaxon(exe=polyaxon.exe, env=env, cwd=polyaxon.cwd)
+
+    assert polyaxon.run("project", "ls", "--owner", "default").returncode == 0
+    for token in (None, "myl_not-a-token"):
+        proc = with_token(token).run("project", "ls", "--owner", "default", check=False)
+        text = proc.stdout + proc.stderr
+        assert proc.returncode == 1 and "auth.unauthenticated" in text, text
+        status, _ = server.request("GET", "/api/v1/default/projects/list", token=token or "")
+        assert status == 401
+
+    # A personal token works until it is revoked.
+    status, created = server.request("POST", "/api/v1/users/tokens", {"name": "compat"})
+    assert status in (200, 201), created
+    key = created["key"]
+    assert with_token(key).run("project", "ls", "--owner", "default").returncode == 0
+    status, _ = server.request("DELETE", f"/api/v1/users/tokens/{created['uuid']}")
+    assert status in (200, 204)
+    deadline = time.monotonic() + 15
+    while server.request("GET", "/api/v1/default/projects/list", token=key)[0] != 401:
+        assert time.monotonic() < deadline, "the revoked token still works"
+        time.sleep(0.2)
+    proc = with_token(key).run("project", "ls", "--owner", "default", check=False)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "auth.unauthenticated" in text, text

@@ -26,9 +26,10 @@ pub struct RunsApi {
 }
 
 impl RunsApi {
-    /// A client for a new, uniquely named project (not created yet: see [`RunsApi::create_project`]).
-    pub fn new(gateway_url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let http = Client::builder().timeout(Duration::from_secs(30)).build()?;
+    /// A client for a new, uniquely named project (not created yet: see [`RunsApi::create_project`]),
+    /// calling with `token`.
+    pub fn new(gateway_url: &str, prefix: &str, token: &str) -> anyhow::Result<Self> {
+        let http = crate::client_with_token(token)?;
         Ok(Self {
             http,
             gateway: gateway_url.trim_end_matches('/').to_owned(),

@@ -1,5 +1,5 @@
-//! [`Cluster`]: a distributed deployment as separate processes — `gateway`, `tracker`, `scheduler`,
-//! `logs` and N `executor`s — on a fresh PostgreSQL database, a private RabbitMQ vhost and a unique
+//! [`Cluster`]: a distributed deployment as separate processes — `gateway`, `auth`, `tracker`,
+//! `scheduler`, `logs` and N `executor`s — on a fresh PostgreSQL database, a private RabbitMQ vhost and a unique
 //! Redis key prefix, so several clusters never see each other's data.
 
 use std::path::PathBuf;
@@ -40,6 +40,9 @@ pub struct Cluster {
     /// `http://127.0.0.1:<port>` of the gateway.
     pub gateway_url: String,
     pub gateway: Proc,
+    pub auth: Proc,
+    /// A login token of the owner `admin` of org `default`.
+    pub token: String,
     pub tracker: Proc,
     pub scheduler: Proc,
     pub logs: Proc,
@@ -112,6 +115,24 @@ impl Cluster {
                 ),
             ]),
         )?;
+        // Shared secrets: the gateway's key to auth's decision endpoint, the run-token key.
+        let internal_token = format!("internal-{}", unique_suffix());
+        let run_token_secret = format!("runs-{}", unique_suffix());
+        let (auth_url, auth_port) = local_url()?;
+        let mut auth = Proc::spawn(
+            "auth",
+            &binary("auth")?,
+            &[],
+            env(&[
+                ("MYELIN_AUTH__LISTEN", format!("127.0.0.1:{auth_port}")),
+                ("MYELIN_AUTH__DATABASE_URL", database_url.clone()),
+                ("MYELIN_AUTH__REDIS_URL", redis.clone()),
+                ("MYELIN_AUTH__REDIS__KEY_PREFIX", prefix.clone()),
+                ("MYELIN_AUTH__INTERNAL_TOKEN", internal_token.clone()),
+                ("MYELIN_AUTH__ADMIN_PASSWORD", crate::ADMIN_PASSWORD.to_owned()),
+            ]),
+        )?;
+        auth.wait_ready(&auth_url, ready).await?;
         let (gateway_url, gateway_port) = local_url()?;
         let mut gateway = Proc::spawn(
             "gateway",
@@ -121,6 +142,11 @@ impl Cluster {
                 ("MYELIN_GATEWAY__LISTEN", format!("127.0.0.1:{gateway_port}")),
                 ("MYELIN_GATEWAY__TRACKER_URLS", tracker_url),
                 ("MYELIN_GATEWAY__LOGS_URLS", logs_url.clone()),
+                ("MYELIN_GATEWAY__AUTH_URLS", auth_url),
+                ("MYELIN_GATEWAY__REDIS_URL", redis.clone()),
+                ("MYELIN_GATEWAY__REDIS__KEY_PREFIX", prefix.clone()),
+                ("MYELIN_GATEWAY__ACCESS__INTERNAL_TOKEN", internal_token),
+                ("MYELIN_GATEWAY__ACCESS__RUN_TOKEN_SECRET", run_token_secret.clone()),
             ]),
         )?;
         let mut executors = Vec::new();
@@ -144,6 +170,7 @@ impl Cluster {
                     ("MYELIN_EXECUTOR__HOSTNAME", format!("executor-{i}@e2e")),
                     ("MYELIN_EXECUTOR__LEASE_SECS", options.lease_secs.to_string()),
                     ("MYELIN_EXECUTOR__KILL_GRACE_SECS", "2".into()),
+                    ("MYELIN_EXECUTOR__RUN_TOKEN_SECRET", run_token_secret.clone()),
                 ]),
             )?;
             executor.wait_ready(&url, ready).await?;
@@ -153,9 +180,12 @@ impl Cluster {
         scheduler.wait_ready(&scheduler_url, ready).await?;
         logs.wait_ready(&logs_url, ready).await?;
         gateway.wait_ready(&gateway_url, ready).await?;
+        let token = crate::login(&gateway_url, "admin", crate::ADMIN_PASSWORD).await?;
         Ok(Self {
             gateway_url,
             gateway,
+            auth,
+            token,
             tracker,
             scheduler,
             logs,
@@ -170,7 +200,7 @@ impl Cluster {
     /// Every process's captured output, for a failure message.
     pub fn logs(&self) -> String {
         let mut out = String::new();
-        let procs = [&self.gateway, &self.tracker, &self.scheduler, &self.logs];
+        let procs = [&self.gateway, &self.auth, &self.tracker, &self.scheduler, &self.logs];
         for proc in procs.into_iter().chain(&self.executors) {
             out.push_str(&proc.logs());
             out.push('\n');

@@ -13,6 +13,7 @@
 //! - [`database_url`], [`amqp_url`], [`redis_url`]: the real services, from env with loopback defaults.
 
 pub mod api;
+pub mod browser;
 pub mod cluster;
 pub mod proc;
 pub mod vhost;
@@ -39,6 +40,40 @@ pub async fn fresh_pg_database() -> (String, TestDbGuard) {
     let (db, url, guard) = myelin_common::db::testing::fresh_postgres().await;
     let _ = db.close().await;
     (url, guard)
+}
+
+/// The password every test deployment gives its owner account `admin` (org `default`).
+pub const ADMIN_PASSWORD: &str = "e2e-admin-password";
+
+/// Logs `username` in through the gateway at `url`: their token.
+pub async fn login(url: &str, username: &str, password: &str) -> anyhow::Result<String> {
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/token", url.trim_end_matches('/')))
+        .json(&serde_json::json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .context("POST /api/v1/auth/token")?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.context("login answer")?;
+    if !status.is_success() {
+        bail!("login as {username} failed with {status}: {body}");
+    }
+    body["token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("a login answer without token")
+}
+
+/// An HTTP client sending `Authorization: Token <token>` on every request.
+pub fn client_with_token(token: &str) -> anyhow::Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let mut value = reqwest::header::HeaderValue::from_str(&format!("Token {token}"))?;
+    value.set_sensitive(true);
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    Ok(reqwest::Client::builder()
+        .default_headers(headers)
+        .timeout(Duration::from_secs(30))
+        .build()?)
 }
 
 /// `AMQP_URL`, default `amqp://guest:guest@127.0.0.1:5672/%2f`.

@@ -177,6 +177,9 @@ impl Cluster {
             [
                 ("MYELIN_GATEWAY__LISTEN", format!("127.0.0.1:{port}")),
                 ("MYELIN_GATEWAY__TRACKER_URLS", urls.join(",")),
+                // About tracker replicas only; access control through a cluster is covered by
+                // distributed_runs.rs (which starts auth).
+                ("MYELIN_GATEWAY__ACCESS__ENABLED", "false".to_owned()),
                 // No logs service in this cluster: an empty list means "not deployed".
                 ("MYELIN_GATEWAY__LOGS_URLS", String::new()),
                 ("MYELIN_GATEWAY__TELEMETRY__FORMAT", "json".to_owned()),

@@ -37,7 +37,7 @@ async fn three_hundred_runs_each_run_once_on_two_executors() {
 }
 
 async fn echo_scenario(cluster: &Cluster) -> anyhow::Result<()> {
-    let api = RunsApi::new(&cluster.gateway_url, "distributed")?;
+    let api = RunsApi::new(&cluster.gateway_url, "distributed", &cluster.token)?;
     api.create_project().await?;
     let uuids = api.create_runs(ECHO_UUID, RUNS).await?;
     let done = api.wait_done(&uuids, Duration::from_secs(300)).await?;
@@ -129,7 +129,7 @@ fn alive(pid: i32) -> bool {
 }
 
 async fn kill_scenario(cluster: &mut Cluster) -> anyhow::Result<()> {
-    let api = RunsApi::new(&cluster.gateway_url, "killed")?;
+    let api = RunsApi::new(&cluster.gateway_url, "killed", &cluster.token)?;
     api.create_project().await?;
     let uuids = api.create_runs(SLEEP_2, SLEEPERS).await?;
 

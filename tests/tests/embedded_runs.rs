@@ -11,7 +11,6 @@ use std::time::Duration;
 use anyhow::{Context, bail, ensure};
 use futures::{StreamExt, TryStreamExt};
 use myelin_e2e::{Proc, binary, unique_suffix};
-use reqwest::Client;
 use serde_json::{Value, json};
 
 const RUNS: usize = 300;
@@ -28,7 +27,10 @@ async fn myelin_server_runs_300_runs_each_exactly_once() {
         "myelin-server",
         &program,
         &["server", "--data-dir", &data_dir, "--port", "0"],
-        [("RUST_LOG", "warn")],
+        [
+            ("RUST_LOG", "warn"),
+            ("MYELIN_ADMIN_PASSWORD", myelin_e2e::ADMIN_PASSWORD),
+        ],
     )
     .unwrap();
     let url = server
@@ -43,7 +45,8 @@ async fn myelin_server_runs_300_runs_each_exactly_once() {
 }
 
 async fn scenario(url: &str) -> anyhow::Result<()> {
-    let http = Client::new();
+    let token = myelin_e2e::login(url, "admin", myelin_e2e::ADMIN_PASSWORD).await?;
+    let http = myelin_e2e::client_with_token(&token)?;
     let project = format!("embedded-{}", unique_suffix());
     let api = format!("{url}/api/v1/default");
     let created = http

@@ -1,7 +1,9 @@
-//! `myelin project create|ls|get|delete`.
+//! `myelin project create|ls|get|delete` and `myelin project member ls|add|rm -p PROJECT`.
 
+use myelin_client::Client;
 use myelin_contracts::{CreateProject, Project};
 
+use crate::args::auth::ProjectMemberCommand;
 use crate::args::{Conn, ProjectCommand};
 use crate::error::Error;
 use crate::output;
@@ -64,6 +66,32 @@ pub async fn run(conn: &Conn, command: ProjectCommand) -> Result<(), Error> {
             output::confirm(&format!("Delete project `{project}` and all its runs?"), yes)?;
             client.delete_project(&project.owner, &project.name).await?;
             output::line(&format!("Project `{project}` was deleted."))
+        }
+        ProjectCommand::Member { command } => members(&client, command).await,
+    }
+}
+
+async fn members(client: &Client, command: ProjectMemberCommand) -> Result<(), Error> {
+    match command {
+        ProjectMemberCommand::Ls { project, json } => {
+            let list = client.list_project_members(&project.owner, &project.name).await?;
+            if json {
+                return output::json(&list);
+            }
+            output::line(&format!("Members of project `{project}`: {}.", list.count))?;
+            output::line(&super::team::members_table(&list.results).to_string())
+        }
+        ProjectMemberCommand::Add { project, user, role } => {
+            client
+                .add_project_member(&project.owner, &project.name, &user, role)
+                .await?;
+            output::line(&format!("`{user}` is now {role} of project `{project}`."))
+        }
+        ProjectMemberCommand::Rm { project, user } => {
+            client
+                .remove_project_member(&project.owner, &project.name, &user)
+                .await?;
+            output::line(&format!("`{user}` no longer has a role on project `{project}`."))
         }
     }
 }

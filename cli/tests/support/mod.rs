@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_myelin");
 
+/// The owner password [`Server::start`] gives `myelin server` (the owner is `admin`, org `default`).
+pub const OWNER_PASSWORD: &str = "cli-tests-admin-password";
+
 /// A running `myelin server`.
 pub struct Server {
     child: Child,
@@ -16,11 +19,31 @@ pub struct Server {
     pub url: String,
     pub data_dir: PathBuf,
     pub ready_in: Duration,
+    /// A login token of `admin` ([`Server::start`] only): [`Server::myelin`] sends it.
+    pub token: Option<String>,
 }
 
 impl Server {
-    /// Starts `myelin server` on `data_dir` and waits (at most 10 s) for its ready line.
+    /// Starts `myelin server` on `data_dir` with the owner password [`OWNER_PASSWORD`], waits (at
+    /// most 10 s) for its ready line and logs in as `admin`.
     pub fn start(data_dir: &Path) -> Server {
+        let mut server = Server::start_with_env(data_dir, &[("MYELIN_ADMIN_PASSWORD", OWNER_PASSWORD)]);
+        let out = myelin_with(
+            &data_dir.with_extension("cli"),
+            Some(&server.url),
+            &["login", "-u", "admin", "--password-stdin"],
+            &[],
+            Some(OWNER_PASSWORD),
+        );
+        assert!(out.status.success(), "login: {}", String::from_utf8_lossy(&out.stderr));
+        let config = std::fs::read_to_string(data_dir.with_extension("cli").join("cli.toml")).unwrap();
+        let token: toml::Value = toml::from_str(&config).unwrap();
+        server.token = Some(token["token"].as_str().unwrap().to_owned());
+        server
+    }
+
+    /// [`Server::start`] with extra environment variables for the server (`MYELIN_ADMIN_PASSWORD`).
+    pub fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         let log = std::fs::File::create(data_dir.with_extension("log")).unwrap();
         let started = Instant::now();
         let mut child = Command::new(BIN)
@@ -28,6 +51,7 @@ impl Server {
             .arg(data_dir)
             .args(["--port", "0"])
             .env_remove("MYELIN_HOST")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -61,6 +85,7 @@ impl Server {
             url: url.to_owned(),
             data_dir: data_dir.to_owned(),
             ready_in,
+            token: None,
         }
     }
 
@@ -91,9 +116,13 @@ impl Server {
         }
     }
 
-    /// Runs `myelin <args>` against this server (`MYELIN_HOST`), stdin closed.
+    /// Runs `myelin <args>` against this server (`MYELIN_HOST`, and `MYELIN_TOKEN` when logged in),
+    /// stdin closed.
     pub fn myelin(&self, config_dir: &Path, args: &[&str]) -> Output {
-        myelin(config_dir, Some(&self.url), args)
+        match &self.token {
+            Some(token) => myelin_with(config_dir, Some(&self.url), args, &[("MYELIN_TOKEN", token)], None),
+            None => myelin(config_dir, Some(&self.url), args),
+        }
     }
 }
 
@@ -110,16 +139,39 @@ fn log_of(data_dir: &Path) -> String {
 
 /// Runs `myelin <args>` with `MYELIN_CONFIG_DIR=config_dir` and `MYELIN_HOST=host` (unset when `None`).
 pub fn myelin(config_dir: &Path, host: Option<&str>, args: &[&str]) -> Output {
+    myelin_with(config_dir, host, args, &[], None)
+}
+
+/// [`myelin`] with extra environment variables and, when `stdin` is given, that text on stdin
+/// (else stdin is closed). `MYELIN_TOKEN` and `MYELIN_PASSWORD` are unset unless `env` sets them.
+pub fn myelin_with(
+    config_dir: &Path,
+    host: Option<&str>,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: Option<&str>,
+) -> Output {
     let mut command = Command::new(BIN);
     command
         .args(args)
         .env("MYELIN_CONFIG_DIR", config_dir)
-        .stdin(Stdio::null());
+        .env_remove("MYELIN_TOKEN")
+        .env_remove("MYELIN_PASSWORD")
+        .envs(env.iter().copied())
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     match host {
         Some(host) => command.env("MYELIN_HOST", host),
         None => command.env_remove("MYELIN_HOST"),
     };
-    command.output().unwrap()
+    let mut child = command.spawn().unwrap();
+    if let Some(text) = stdin {
+        use std::io::Write;
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(text.as_bytes()).unwrap();
+    }
+    child.wait_with_output().unwrap()
 }
 
 /// Asserts success and returns stdout.

@@ -10,10 +10,12 @@
 //! # Ok(()) }
 //! ```
 //!
-//! - [`Client`] — one method per endpoint (projects, runs, run actions, statuses, installation);
+//! - [`Client`] — one method per endpoint (projects, runs, run actions, statuses, installation,
+//!   and auth: login, tokens, orgs, members, teams, service accounts, audit log — see [`auth`]);
 //! - [`Tracker`] — batching, non-blocking metric logging for one run;
 //! - [`error`] — [`Error`], which carries the server's `{code, message, request_id}` and status.
 
+pub mod auth;
 pub mod error;
 mod logs;
 mod projects;

@@ -22,6 +22,8 @@ pub enum ErrorCode {
     Forbidden,
     /// The resource does not exist (or is not visible to the caller).
     NotFound,
+    /// The path exists, not with this method.
+    MethodNotAllowed,
     /// The request conflicts with the current state (duplicate name, rejected transition).
     Conflict,
     /// The body is larger than the limit.
@@ -43,6 +45,7 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,

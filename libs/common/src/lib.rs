@@ -10,6 +10,7 @@
 //! - [`coord`]: the coordination port (kv, counters, semaphores, pub/sub, streams), Redis and in-process.
 //! - [`blob`]: the blob store port (streamed objects), a local directory and S3.
 //! - [`plx`]: traceml's `.plx` event files, read into collected series.
+//! - [`run_token`]: the tokens runs call the API with, signed by the executor, checked by the gateway.
 
 pub mod blob;
 pub mod bus;
@@ -18,6 +19,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod plx;
+pub mod run_token;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

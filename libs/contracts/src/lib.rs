@@ -4,6 +4,7 @@
 //! The REST types copy the JSON shapes of Polyaxon's API v1 (swagger `v1*` definitions), so the
 //! official `polyaxon` CLI and SDK can talk to Myelin:
 //!
+//! - [`auth`]: actions, roles, the auth API's shapes, the decision request and cache invalidations.
 //! - [`headers`]: request-context header names the gateway forwards to services.
 //! - [`ids`]: [`RunUuid`] and [`ProjectUuid`], 32-hex uuids as Polyaxon prints them.
 //! - [`status`]: [`Statuses`], status conditions, `V1Status` and the status POST body.
@@ -17,6 +18,7 @@
 //! - [`installation`]: `V1Installation`, `V1Compatibility`, `V1Version`.
 
 pub mod artifacts;
+pub mod auth;
 pub mod events;
 pub mod execution;
 pub mod headers;

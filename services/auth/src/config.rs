@@ -41,6 +41,13 @@ pub struct Settings {
     /// reaches the listener (loopback by default; the embedded server calls it in-process).
     #[serde(serialize_with = "secret::option::serialize")]
     pub internal_token: Option<SecretString>,
+    /// First start: creates the owner account `admin_username` of org `admin_org` with this
+    /// password unless the account exists (`MYELIN_AUTH__ADMIN_PASSWORD`). Unset: no account is
+    /// created (sign-up, or an existing database).
+    #[serde(serialize_with = "secret::option::serialize")]
+    pub admin_password: Option<SecretString>,
+    pub admin_username: String,
+    pub admin_org: String,
     /// Failed-login limits.
     pub login: LoginLimits,
     /// The argon2id cost of new password hashes (default: OWASP's recommendation).
@@ -60,6 +67,9 @@ impl Default for Settings {
             allow_signup: false,
             login_token_ttl_hours: 30 * 24,
             internal_token: None,
+            admin_password: None,
+            admin_username: "admin".to_owned(),
+            admin_org: "default".to_owned(),
             login: LoginLimits::default(),
             argon2: Argon2Settings::default(),
             telemetry: TelemetrySettings::default(),

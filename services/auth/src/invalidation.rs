@@ -6,20 +6,8 @@
 
 use bytes::Bytes;
 use myelin_common::coord::SharedCoord;
-use serde::{Deserialize, Serialize};
 
-/// The pub/sub channel (the coordination store adds its own prefix, `myelin:` on Redis).
-pub const CHANNEL: &str = "auth:invalidate";
-
-/// What changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Invalidation {
-    /// Every decision about this org may have changed.
-    Org { org: String },
-    /// Decisions for the token with this hash must not be served again.
-    Token { token_hash: String },
-}
+pub use myelin_contracts::auth::{INVALIDATION_CHANNEL as CHANNEL, Invalidation};
 
 /// Publishes `what` on [`CHANNEL`].
 pub async fn publish(coord: &SharedCoord, what: &Invalidation) {
@@ -32,20 +20,5 @@ pub async fn publish(coord: &SharedCoord, what: &Invalidation) {
     };
     if let Err(err) = coord.publish(CHANNEL, payload).await {
         tracing::error!(error = %err, ?what, "cannot publish a decision-cache invalidation");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wire_shapes() {
-        let org = serde_json::to_string(&Invalidation::Org { org: "acme".into() }).unwrap();
-        assert_eq!(org, r#"{"org":"acme"}"#);
-        let token = Invalidation::Token {
-            token_hash: "ab".into(),
-        };
-        assert_eq!(serde_json::to_string(&token).unwrap(), r#"{"token_hash":"ab"}"#);
     }
 }

@@ -72,7 +72,17 @@ impl App {
             settings: settings.clone(),
             ready: Arc::new(AtomicBool::new(true)),
         };
-        Ok(App { settings, state })
+        let app = App { settings, state };
+        if let Some(password) = &app.settings.admin_password {
+            let (username, org) = (&app.settings.admin_username, &app.settings.admin_org);
+            let created = app
+                .ensure_admin(username, &format!("{username}@myelin.local"), password, org)
+                .await?;
+            if created {
+                tracing::info!(%username, %org, "created the owner account");
+            }
+        }
+        Ok(app)
     }
 
     /// Every route, with its state and without the common layers (the caller adds them, once).

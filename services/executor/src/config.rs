@@ -40,9 +40,10 @@ pub struct Settings {
     pub artifacts_root: PathBuf,
     /// The API address runs are given (`MYELIN_HOST`, `POLYAXON_HOST`).
     pub public_host: String,
-    /// The token runs are given (`MYELIN_TOKEN`, `POLYAXON_AUTH_TOKEN`); none until auth exists.
+    /// The key each run's own token (`MYELIN_TOKEN`, `POLYAXON_AUTH_TOKEN`) is signed with; the
+    /// gateway's `access.run_token_secret` must be the same. Unset: runs get no token.
     #[serde(serialize_with = "secret::option::serialize")]
-    pub run_token: Option<SecretString>,
+    pub run_token_secret: Option<SecretString>,
     /// The Celery worker name, also the `source` of status reports.
     pub hostname: String,
     /// Seconds a stopped or timed-out run gets between SIGTERM and SIGKILL.
@@ -77,7 +78,7 @@ impl Default for Settings {
             prefetch: 8,
             artifacts_root: PathBuf::from("~/.myelin/artifacts"),
             public_host: "http://127.0.0.1:8000".into(),
-            run_token: None,
+            run_token_secret: None,
             hostname: format!("{SERVICE}@{}", host_name()),
             kill_grace_secs: 10,
             shutdown_grace_secs: 30,
@@ -148,12 +149,12 @@ mod tests {
 
             jail.set_env("MYELIN_EXECUTOR__QUEUES", "gpu, cpu");
             jail.set_env("MYELIN_EXECUTOR__CONCURRENCY", "3");
-            jail.set_env("MYELIN_EXECUTOR__RUN_TOKEN", "t0k");
+            jail.set_env("MYELIN_EXECUTOR__RUN_TOKEN_SECRET", "t0k");
             let settings: Settings = myelin_common::settings::load(SERVICE, None).unwrap();
             assert_eq!(settings.queues, vec!["gpu", "cpu"]);
             assert_eq!(settings.concurrency, 3);
             let dumped = myelin_common::settings::dump(&settings).unwrap();
-            assert!(!dumped.contains("t0k"), "the run token is redacted: {dumped}");
+            assert!(!dumped.contains("t0k"), "the run token secret is redacted: {dumped}");
             assert!(!dumped.contains("guest:guest"), "URLs with credentials are redacted");
             Ok(())
         });

@@ -2,7 +2,8 @@
 //! its command line and the environment Myelin and the polyaxon client read.
 //!
 //! Environment given to every run (on top of the job's own `env`, which cannot override these):
-//! - `MYELIN_RUN_UUID`, `MYELIN_HOST`, `MYELIN_TOKEN` (empty without auth), `MYELIN_ARTIFACTS_PATH`;
+//! - `MYELIN_RUN_UUID`, `MYELIN_HOST`, `MYELIN_TOKEN` (the run's own token, signed here with
+//!   `run_token_secret`; empty without one), `MYELIN_ARTIFACTS_PATH`;
 //! - what the polyaxon client reads to act as a managed run (`polyaxon/_env_vars/keys.py`):
 //!   `POLYAXON_HOST`, `POLYAXON_IS_MANAGED=true`, `POLYAXON_API_VERSION=v1`,
 //!   `POLYAXON_RUN_INSTANCE=<owner>.<project>.runs.<uuid>`, `POLYAXON_AUTH_TOKEN` (with a token),
@@ -16,7 +17,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use chrono::Utc;
+use myelin_common::run_token::{RunClaims, RunTokenKey};
 use myelin_contracts::execution::ExecuteRun;
+
+/// How long a run token lives when the run has no timeout.
+const RUN_TOKEN_DEFAULT_SECS: i64 = 7 * 24 * 3600;
+/// What a run token lives past the run's timeout (artifacts and statuses sent at the end).
+const RUN_TOKEN_GRACE_SECS: i64 = 3600;
 
 use crate::runtime::Launch;
 
@@ -39,7 +47,8 @@ pub struct Context {
     /// Absolute, `~` expanded.
     pub artifacts_root: PathBuf,
     pub public_host: String,
-    pub token: Option<String>,
+    /// Signs each run's token (`MYELIN_TOKEN`, `POLYAXON_AUTH_TOKEN`); none: runs get no token.
+    pub run_tokens: Option<RunTokenKey>,
 }
 
 /// The directory a run owns: `<artifacts root>/<uuid>`.
@@ -84,7 +93,11 @@ fn create_dir(path: &Path) -> Result<(), Error> {
 fn platform_env(ctx: &Context, run: &ExecuteRun, dir: &Path) -> BTreeMap<String, String> {
     let uuid = run.run.to_string();
     let dir = dir.display().to_string();
-    let token = ctx.token.clone().unwrap_or_default();
+    let token = ctx
+        .run_tokens
+        .as_ref()
+        .map(|key| run_token(key, run))
+        .unwrap_or_default();
     let mut env = BTreeMap::from([
         ("MYELIN_RUN_UUID".into(), uuid.clone()),
         ("MYELIN_HOST".into(), ctx.public_host.clone()),
@@ -114,6 +127,20 @@ fn platform_env(ctx: &Context, run: &ExecuteRun, dir: &Path) -> BTreeMap<String,
         env.insert("POLYAXON_AUTH_TOKEN".into(), token);
     }
     env
+}
+
+/// A token for `run`'s code: its own project's runs, until its timeout (plus a grace) or 7 days.
+fn run_token(key: &RunTokenKey, run: &ExecuteRun) -> String {
+    let life = run
+        .timeout_secs
+        .and_then(|secs| i64::try_from(secs).ok())
+        .map_or(RUN_TOKEN_DEFAULT_SECS, |secs| secs.saturating_add(RUN_TOKEN_GRACE_SECS));
+    key.sign(&RunClaims {
+        run: run.run.to_string(),
+        owner: run.owner.clone(),
+        project: run.project.clone(),
+        exp: Utc::now().timestamp().saturating_add(life),
+    })
 }
 
 /// The `POLYAXON_CONTEXT_ROOT` under which `artifacts/<uuid>` is the run's directory.
@@ -169,7 +196,7 @@ mod tests {
         Context {
             artifacts_root: root.to_path_buf(),
             public_host: "http://h:8000".into(),
-            token: None,
+            run_tokens: None,
         }
     }
 
@@ -212,12 +239,24 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("store");
         let mut ctx = context(&root);
-        ctx.token = Some("tok".into());
+        let key = RunTokenKey::new(&secrecy::SecretString::from("k"));
+        ctx.run_tokens = Some(key.clone());
         let run = execute_run(&[], &["sh", "-c", "true"], Some("/"));
         let launch = prepare(&ctx, &run).unwrap();
         assert_eq!((launch.program.as_str(), launch.args.len()), ("sh", 2));
         assert_eq!(launch.working_dir, PathBuf::from("/"));
-        assert_eq!(launch.env["POLYAXON_AUTH_TOKEN"], "tok");
+        let token = &launch.env["POLYAXON_AUTH_TOKEN"];
+        assert_eq!(&launch.env["MYELIN_TOKEN"], token);
+        let claims = key.verify(token, Utc::now()).unwrap();
+        assert_eq!(
+            (claims.run, claims.owner.as_str(), claims.project.as_str()),
+            (run.run.to_string(), "acme", "demo")
+        );
+        let life = claims.exp - Utc::now().timestamp();
+        assert!(
+            (RUN_TOKEN_DEFAULT_SECS - 60..=RUN_TOKEN_DEFAULT_SECS).contains(&life),
+            "{life}"
+        );
         let seen = Path::new(&launch.env["POLYAXON_CONTEXT_ROOT"])
             .join("artifacts")
             .join(run.run.to_string());

@@ -35,9 +35,9 @@ use std::time::Duration;
 use myelin_celery::{Producer, Worker, WorkerConfig};
 use myelin_common::bus::{ExchangeKind, SharedBus};
 use myelin_common::coord::SharedCoord;
+use myelin_common::run_token::RunTokenKey;
 use myelin_contracts::events::EVENTS_EXCHANGE;
 use myelin_contracts::execution::{EXECUTE_RUN_TASK, run_queue};
-use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -165,7 +165,7 @@ impl App {
             launch: launch::Context {
                 artifacts_root: self.artifacts_root.clone(),
                 public_host: settings.public_host.clone(),
-                token: settings.run_token.as_ref().map(|t| t.expose_secret().to_owned()),
+                run_tokens: settings.run_token_secret.as_ref().map(RunTokenKey::new),
             },
             hostname: settings.hostname.clone(),
             kill_grace: Duration::from_secs(settings.kill_grace_secs),

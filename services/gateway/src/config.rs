@@ -3,8 +3,11 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use myelin_common::coord::redis::RedisSettings;
 use myelin_common::http::HttpLimits;
+use myelin_common::settings::secret;
 use myelin_common::telemetry::TelemetrySettings;
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 /// Everything the gateway reads at startup.
@@ -19,6 +22,15 @@ pub struct Settings {
     /// Base urls of the logs replicas (`MYELIN_GATEWAY__LOGS_URLS=http://a:8103,http://b:8103`).
     #[serde(deserialize_with = "myelin_common::settings::serde_list::deserialize")]
     pub logs_urls: Vec<String>,
+    /// Base urls of the auth replicas (`MYELIN_GATEWAY__AUTH_URLS`).
+    #[serde(deserialize_with = "myelin_common::settings::serde_list::deserialize")]
+    pub auth_urls: Vec<String>,
+    /// Who may call what.
+    pub access: AccessSettings,
+    /// Redis: the decision cache and its invalidations (`MYELIN_GATEWAY__REDIS_URL`).
+    #[serde(serialize_with = "secret::serialize")]
+    pub redis_url: SecretString,
+    pub redis: RedisSettings,
     /// Body size limit and request timeout of the public listener.
     pub http: HttpLimits,
     /// Body size limit and timeout of artifact uploads (`POST .../runs/{uuid}/artifact`,
@@ -42,6 +54,10 @@ impl Default for Settings {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8000)),
             tracker_urls: vec!["http://127.0.0.1:8101".to_owned()],
             logs_urls: vec!["http://127.0.0.1:8103".to_owned()],
+            auth_urls: vec!["http://127.0.0.1:8105".to_owned()],
+            access: AccessSettings::default(),
+            redis_url: SecretString::from("redis://127.0.0.1:6379"),
+            redis: RedisSettings::default(),
             http: HttpLimits::default(),
             uploads: HttpLimits {
                 request_timeout_secs: 3600,
@@ -53,6 +69,42 @@ impl Default for Settings {
             mode: "sandbox".to_owned(),
             telemetry: TelemetrySettings::default(),
         }
+    }
+}
+
+/// Access control settings (`MYELIN_GATEWAY__ACCESS__*`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccessSettings {
+    /// Check every request against auth (false: everyone may do everything, as `anonymous`).
+    pub enabled: bool,
+    /// How long an auth decision is cached, in milliseconds (0: not cached). Also the longest a
+    /// revoked token or a removed member keeps access if an invalidation message is lost.
+    pub decision_ttl_ms: u64,
+    /// Sent to auth as `x-myelin-internal-token` on decision requests (auth's `internal_token`).
+    #[serde(serialize_with = "secret::option::serialize")]
+    pub internal_token: Option<SecretString>,
+    /// The key run tokens are signed with (the executors' `run_token_secret`); unset: run tokens
+    /// are refused.
+    #[serde(serialize_with = "secret::option::serialize")]
+    pub run_token_secret: Option<SecretString>,
+}
+
+impl Default for AccessSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            decision_ttl_ms: 10_000,
+            internal_token: None,
+            run_token_secret: None,
+        }
+    }
+}
+
+impl AccessSettings {
+    /// [`Self::decision_ttl_ms`] as a duration.
+    pub fn decision_ttl(&self) -> Duration {
+        Duration::from_millis(self.decision_ttl_ms)
     }
 }
 

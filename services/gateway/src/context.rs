@@ -1,22 +1,21 @@
 //! The request context the gateway builds for every forwarded request, and the headers that carry
 //! it to services (`x-request-id`, `x-myelin-subject`, `x-myelin-org`).
 //!
-//! [`authenticate`] is where authentication plugs in: today it answers "anonymous" for every
-//! request; when the auth service lands it reads the token from the request and may reject it,
-//! and nothing else in the forwarding path changes.
+//! The subject is decided by [`crate::access`] before the context is built.
 
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue};
-use myelin_common::ApiError;
 use myelin_contracts::headers;
 
-/// Who is calling. Only `Anonymous` exists until auth lands.
+/// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
-    /// No credentials were checked.
+    /// No credentials were checked (public routes, the auth service's own routes, `--no-auth`).
     Anonymous,
     /// An authenticated user (or service account) name.
     User(String),
+    /// The code of a run, calling with its run token: `run:<uuid>`.
+    Run(String),
 }
 
 impl Subject {
@@ -25,6 +24,7 @@ impl Subject {
         match self {
             Subject::Anonymous => headers::ANONYMOUS,
             Subject::User(name) => name,
+            Subject::Run(name) => name,
         }
     }
 }
@@ -39,26 +39,20 @@ pub struct RequestContext {
     pub org: Option<String>,
 }
 
-/// Decides who the caller is. A no-op today: every request is anonymous.
-pub async fn authenticate(_parts: &Parts) -> Result<Subject, ApiError> {
-    Ok(Subject::Anonymous)
-}
-
 impl RequestContext {
-    /// Builds the context of a request: authenticates it and records its request id and org.
-    pub async fn build(parts: &Parts, org: Option<&str>) -> Result<Self, ApiError> {
-        let subject = authenticate(parts).await?;
+    /// The context of a request made by `subject`: its request id and org.
+    pub fn build(parts: &Parts, org: Option<&str>, subject: Subject) -> Self {
         let request_id = parts
             .headers
             .get(headers::REQUEST_ID)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned)
             .or_else(myelin_common::http::current_request_id);
-        Ok(Self {
+        Self {
             request_id,
             subject,
             org: org.map(str::to_owned),
-        })
+        }
     }
 
     /// Replaces any context headers the client sent with the gateway's own (clients cannot pick
@@ -86,8 +80,8 @@ fn insert(map: &mut HeaderMap, name: &'static str, value: &str) {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn replaces_spoofed_context_headers() {
+    #[test]
+    fn replaces_spoofed_context_headers() {
         let request = http::Request::builder()
             .uri("/api/v1/acme/demo")
             .header(headers::SUBJECT, "admin")
@@ -96,16 +90,17 @@ mod tests {
             .body(())
             .unwrap();
         let (parts, ()) = request.into_parts();
-        let context = RequestContext::build(&parts, Some("acme")).await.unwrap();
+        let context = RequestContext::build(&parts, Some("acme"), Subject::Anonymous);
         let mut map = parts.headers.clone();
         context.apply(&mut map);
         assert_eq!(map.get(headers::SUBJECT).unwrap(), "anonymous");
         assert_eq!(map.get(headers::ORG).unwrap(), "acme");
         assert_eq!(map.get(headers::REQUEST_ID).unwrap(), "rid-1");
 
-        let context = RequestContext::build(&parts, None).await.unwrap();
+        let context = RequestContext::build(&parts, None, Subject::User("ann".into()));
         let mut map = parts.headers.clone();
         context.apply(&mut map);
         assert!(map.get(headers::ORG).is_none());
+        assert_eq!(map.get(headers::SUBJECT).unwrap(), "ann");
     }
 }

@@ -19,9 +19,15 @@ pub enum Error {
     /// The connection broke after the request was (maybe) sent: not retried.
     #[error("{0} failed while answering: {1}")]
     Upstream(Service, String),
-    /// The path belongs to no service.
+    /// The path belongs to no route of the table.
     #[error("no route for {0}")]
     NoRoute(String),
+    /// An auth route on a server without access control.
+    #[error("this server runs without access control (--no-auth): it has no accounts, orgs or tokens")]
+    AuthDisabled,
+    /// The path is known but not with this method.
+    #[error("{0} is not allowed on {1}")]
+    MethodNotAllowed(String, String),
 }
 
 impl From<Error> for ApiError {
@@ -40,6 +46,10 @@ impl From<Error> for ApiError {
                 )
             }
             Error::NoRoute(_) => ApiError::not_found("gateway.route_not_found", message),
+            Error::AuthDisabled => ApiError::not_found("gateway.auth_disabled", message),
+            Error::MethodNotAllowed(..) => {
+                ApiError::new(ErrorCode::MethodNotAllowed, "gateway.method_not_allowed", message)
+            }
         }
     }
 }

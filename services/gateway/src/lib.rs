@@ -5,14 +5,15 @@
 //! (embedded mode) or over HTTP to N health-checked replicas (distributed mode).
 //!
 //! - [`config`] — [`Settings`].
-//! - [`routes`] — the route table (service → path prefixes).
-//! - [`context`] — the request context (`x-request-id`, `x-myelin-subject`, `x-myelin-org`) and the
-//!   `authenticate` step where auth will plug in.
+//! - [`routes`] — the route table: (method, path) → who answers and the permission needed.
+//! - [`access`] — tokens, decisions (asked of auth, cached) and run tokens.
+//! - [`context`] — the request context (`x-request-id`, `x-myelin-subject`, `x-myelin-org`).
 //! - [`upstream`] — [`Upstream`] (in-process router or HTTP replicas) and the HTTP pool.
 //! - [`proxy`] — the forwarding handler.
 //! - [`http`] — own routes and the public router.
 //! - [`error`] — `gateway.*` errors.
 
+pub mod access;
 pub mod config;
 pub mod context;
 pub mod error;
@@ -28,7 +29,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
+use myelin_common::coord::SharedCoord;
+use myelin_common::coord::redis::RedisCoord;
+use myelin_common::run_token::RunTokenKey;
 use myelin_contracts::installation::Installation;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -37,19 +42,43 @@ pub use routes::Service;
 pub use upstream::Upstream;
 
 /// How the gateway reaches each service.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Deps {
     pub tracker: Upstream,
     pub logs: Upstream,
+    /// The auth service and the decision cache's store; `None` runs without access control
+    /// (`myelin server --no-auth`: every request is `anonymous` and may do everything).
+    pub auth: Option<AuthDeps>,
+}
+
+/// What access control needs.
+#[derive(Clone)]
+pub struct AuthDeps {
+    pub upstream: Upstream,
+    /// Where decisions are cached and invalidations heard (Redis, or in-process when embedded).
+    pub coord: SharedCoord,
 }
 
 impl Deps {
-    /// HTTP upstreams from the settings' urls (distributed mode).
-    pub fn from_settings(settings: &Settings) -> Self {
-        Self {
+    /// HTTP upstreams from the settings' urls and, with access enabled, Redis (distributed mode).
+    pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
+        let auth = if settings.access.enabled {
+            let coord = RedisCoord::connect(settings.redis_url.expose_secret(), &settings.redis)
+                .await
+                .context("cannot connect to Redis (the decision cache)")?;
+            Some(AuthDeps {
+                upstream: Upstream::Http(settings.auth_urls.clone()),
+                coord: Arc::new(coord),
+            })
+        } else {
+            tracing::warn!("access control is OFF (access.enabled = false): anyone may do anything");
+            None
+        };
+        Ok(Self {
             tracker: Upstream::Http(settings.tracker_urls.clone()),
             logs: Upstream::Http(settings.logs_urls.clone()),
-        }
+            auth,
+        })
     }
 }
 
@@ -61,6 +90,9 @@ pub struct State {
     stopping: AtomicBool,
     installation: Installation,
     openapi: http::openapi::Cache,
+    access: access::Access,
+    ownership: access::RunOwnership,
+    audit: Option<access::AuditSink>,
 }
 
 impl State {
@@ -77,6 +109,16 @@ impl State {
         self.upload_timeout
     }
 
+    /// Whether requests are checked against auth.
+    pub fn access_enforced(&self) -> bool {
+        self.access.is_enforced()
+    }
+
+    /// Where audit records go (with access control on).
+    pub fn audit(&self) -> Option<&access::AuditSink> {
+        self.audit.as_ref()
+    }
+
     /// True once shutdown has started.
     pub fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
@@ -86,6 +128,10 @@ impl State {
 /// A built gateway: its state, router and bound listener.
 pub struct App {
     state: Arc<State>,
+    /// Stops the invalidation listener and the audit sender once the server has drained.
+    background: tokio_util::sync::CancellationToken,
+    /// The audit sender, awaited (briefly) after the server has drained.
+    audit_sender: Option<tokio::task::JoinHandle<()>>,
     router: Router,
     listener: TcpListener,
     local_addr: SocketAddr,
@@ -102,7 +148,7 @@ impl App {
             .build()
             .context("cannot build the upstream HTTP client")?;
         let interval = settings.health_interval();
-        let backends = vec![
+        let mut backends = vec![
             (
                 Service::Tracker,
                 upstream::Backend::start(Service::Tracker, deps.tracker, &client, interval),
@@ -112,6 +158,33 @@ impl App {
                 upstream::Backend::start(Service::Logs, deps.logs, &client, interval),
             ),
         ];
+        let background = CancellationToken::new();
+        let (mut audit, mut audit_sender) = (None, None);
+        let access = match deps.auth {
+            Some(auth) => {
+                let backend = upstream::Backend::start(Service::Auth, auth.upstream, &client, interval);
+                let (sink, sender) = access::AuditSink::start(
+                    backend.clone(),
+                    settings.access.internal_token.clone(),
+                    settings.upstream_timeout(),
+                    background.clone(),
+                );
+                (audit, audit_sender) = (Some(sink), Some(sender));
+                backends.push((Service::Auth, backend));
+                let cache = access::DecisionCache::new(auth.coord, settings.access.decision_ttl());
+                cache
+                    .listen(background.clone())
+                    .await
+                    .context("cannot subscribe to decision-cache invalidations")?;
+                access::Access::enforced(
+                    cache,
+                    settings.access.run_token_secret.as_ref().map(RunTokenKey::new),
+                    settings.access.internal_token.clone(),
+                    settings.upstream_timeout(),
+                )
+            }
+            None => access::Access::open(),
+        };
         let key = settings
             .installation_key
             .clone()
@@ -130,6 +203,9 @@ impl App {
             stopping: AtomicBool::new(false),
             installation,
             openapi: http::openapi::Cache::default(),
+            access,
+            ownership: access::RunOwnership::default(),
+            audit,
         });
         let router = http::router(Arc::clone(&state), &settings.http, &settings.uploads);
         let listener = TcpListener::bind(settings.listen)
@@ -138,6 +214,8 @@ impl App {
         let local_addr = listener.local_addr().context("cannot read the listener address")?;
         Ok(App {
             state,
+            background,
+            audit_sender,
             router,
             listener,
             local_addr,
@@ -165,9 +243,16 @@ impl App {
             state.stopping.store(true, Ordering::SeqCst);
             stop_serving.cancel();
         });
-        tracing::info!(addr = %self.local_addr, "gateway listening");
-        myelin_common::http::serve(self.listener, self.router, serving)
+        tracing::info!(addr = %self.local_addr, access = self.state.access.is_enforced(), "gateway listening");
+        let served = myelin_common::http::serve(self.listener, self.router, serving)
             .await
-            .context("gateway server failed")
+            .context("gateway server failed");
+        self.background.cancel();
+        if let Some(sender) = self.audit_sender
+            && tokio::time::timeout(Duration::from_secs(10), sender).await.is_err()
+        {
+            tracing::error!("audit records still undelivered after 10 s at shutdown");
+        }
+        served
     }
 }

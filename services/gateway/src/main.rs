@@ -25,7 +25,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     };
     let _telemetry = myelin_common::telemetry::init("gateway", &settings.telemetry)?;
-    let deps = Deps::from_settings(&settings);
+    let deps = Deps::connect(&settings).await?;
     let app = App::build(settings, deps).await?;
     app.run_until_stopped(myelin_common::shutdown::signal()).await
 }

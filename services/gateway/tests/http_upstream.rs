@@ -11,7 +11,7 @@ use serde_json::Value;
 use support::{Gateway, Replica, settings};
 
 async fn echo(gateway: &Gateway) -> reqwest::Response {
-    gateway.get("/api/v1/acme/echo?x=1").await
+    gateway.get("/api/v1/acme/demo/runs?x=1").await
 }
 
 async fn replica_of(response: reqwest::Response) -> String {
@@ -43,11 +43,11 @@ async fn round_robin_failover_and_recovery() {
 
     // One replica dies: every request still succeeds (retry on connect error, then ejection).
     b.kill();
-    for method in ["GET", "POST", "DELETE", "PATCH"] {
+    for method in ["GET", "PUT", "DELETE", "PATCH"] {
         for _ in 0..5 {
             let request = gateway
                 .client
-                .request(method.parse().unwrap(), gateway.url("/api/v1/acme/echo"));
+                .request(method.parse().unwrap(), gateway.url("/api/v1/acme/demo/runs/abc"));
             let response = request.body("payload").send().await.unwrap();
             assert_eq!(replica_of(response).await, "a");
         }
@@ -109,7 +109,7 @@ async fn upstream_timeout_is_504() {
     )
     .await;
     let started = Instant::now();
-    let (status, code, body) = error_code(gateway.get("/api/v1/acme/slow").await).await;
+    let (status, code, body) = error_code(gateway.get("/api/v1/acme/demo/runs/abc/statuses").await).await;
     assert_eq!((status, code.as_str()), (504, "gateway.upstream_timeout"), "{body}");
     assert!(started.elapsed() < Duration::from_secs(4));
     gateway.stop().await;
@@ -127,7 +127,7 @@ async fn body_over_limit_is_413_whether_declared_or_streamed() {
     let body = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
     let response = gateway
         .client
-        .post(gateway.url("/api/v1/acme/echo"))
+        .post(gateway.url("/api/v1/acme/demo/runs"))
         .body(body)
         .send()
         .await
@@ -141,7 +141,7 @@ async fn body_over_limit_is_413_whether_declared_or_streamed() {
     // Declared too large (content-length): refused before forwarding.
     let response = gateway
         .client
-        .post(gateway.url("/api/v1/acme/echo"))
+        .post(gateway.url("/api/v1/acme/demo/runs"))
         .body(vec![0u8; 4096])
         .send()
         .await
@@ -155,7 +155,7 @@ async fn body_over_limit_is_413_whether_declared_or_streamed() {
     let body = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
     let response = gateway
         .client
-        .post(gateway.url("/api/v1/acme/echo"))
+        .post(gateway.url("/api/v1/acme/demo/runs"))
         .body(body)
         .send()
         .await
@@ -172,7 +172,7 @@ async fn request_context_reaches_the_upstream() {
     let gateway = Gateway::start(settings(), Upstream::Http(vec![a.url()])).await;
     let response = gateway
         .client
-        .put(gateway.url("/api/v1/acme/echo?limit=2&sort=-created_at"))
+        .put(gateway.url("/api/v1/acme/demo/runs/abc?limit=2&sort=-created_at"))
         .header("x-request-id", "rid-42")
         .header("x-myelin-subject", "root")
         .header("connection", "keep-alive")
@@ -186,18 +186,18 @@ async fn request_context_reaches_the_upstream() {
     assert_eq!(echoed["subject"], "anonymous");
     assert_eq!(echoed["org"], "acme");
     assert_eq!(echoed["method"], "PUT");
-    assert_eq!(echoed["uri"], "/api/v1/acme/echo?limit=2&sort=-created_at");
+    assert_eq!(echoed["uri"], "/api/v1/acme/demo/runs/abc?limit=2&sort=-created_at");
     assert_eq!(echoed["body_len"], 5);
     assert!(echoed["forwarded_host"].as_str().unwrap().starts_with("127.0.0.1:"));
 
     // Without an incoming id, the gateway makes one and the upstream sees the same.
-    let response = gateway.get("/api/v1/acme/echo").await;
+    let response = gateway.get("/api/v1/acme/demo/runs").await;
     let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
     let echoed: Value = response.json().await.unwrap();
     assert_eq!(echoed["request_id"], id.as_str());
 
     // The upstream's own error envelope passes through untouched.
-    let (status, code, _) = error_code(gateway.get("/api/v1/acme/demo/missing").await).await;
+    let (status, code, _) = error_code(gateway.get("/api/v1/acme/demo").await).await;
     assert_eq!((status, code.as_str()), (404, "tracker.project_not_found"));
     gateway.stop().await;
 }

@@ -17,6 +17,7 @@ async fn gateway() -> Router {
         Deps {
             tracker: Upstream::InProcess(support::upstream_app("inproc")),
             logs: Upstream::InProcess(Router::new()),
+            auth: None,
         },
     )
     .await
@@ -40,7 +41,7 @@ fn get(uri: &str) -> Request<Body> {
 #[tokio::test]
 async fn forwards_to_the_in_process_router_with_the_request_context() {
     let router = gateway().await;
-    let request = Request::post("/api/v1/acme/echo?offset=3")
+    let request = Request::post("/api/v1/acme/demo/runs?offset=3")
         .header("x-request-id", "rid-inproc")
         .header("x-myelin-org", "spoofed")
         .header("content-type", "application/json")
@@ -51,7 +52,7 @@ async fn forwards_to_the_in_process_router_with_the_request_context() {
     assert_eq!(headers["x-request-id"], "rid-inproc");
     assert_eq!(body["replica"], "inproc");
     assert_eq!(body["method"], "POST");
-    assert_eq!(body["uri"], "/api/v1/acme/echo?offset=3");
+    assert_eq!(body["uri"], "/api/v1/acme/demo/runs?offset=3");
     assert_eq!(body["request_id"], "rid-inproc");
     assert_eq!(body["subject"], "anonymous");
     assert_eq!(body["org"], "acme");
@@ -66,15 +67,28 @@ async fn forwards_to_the_in_process_router_with_the_request_context() {
 async fn unknown_paths_get_the_envelope() {
     let router = gateway().await;
     // Under /api/v1 the upstream is authoritative (here: its JSON 404 passes through).
-    let (status, _, body) = call(&router, get("/api/v1/acme/demo/missing")).await;
+    let (status, _, body) = call(&router, get("/api/v1/acme/demo")).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("tracker.project_not_found"))
     );
     // A 404 without a body from the upstream is still an envelope.
-    let (status, _, body) = call(&router, get("/api/v1/acme/nothing/here/at/all")).await;
+    let (status, _, body) = call(&router, get("/api/v1/acme/demo/runs/abc/lineage/clones")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body["code"].is_string() && body["request_id"].is_string(), "{body}");
+    // Not in the route table: refused by the gateway without reaching the upstream (deny by default).
+    let (status, _, body) = call(&router, get("/api/v1/acme/nothing/here/at/all")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("gateway.route_not_found"))
+    );
+    // A known path with a method the table does not allow.
+    let request = Request::post("/api/v1/acme/demo").body(Body::empty()).unwrap();
+    let (status, _, body) = call(&router, request).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("gateway.method_not_allowed"))
+    );
     // Outside the route table: the gateway's own 404.
     let (status, _, body) = call(&router, get("/internal/openapi.json")).await;
     assert_eq!(
@@ -129,6 +143,7 @@ async fn installation_key_comes_from_settings() {
         Deps {
             tracker: Upstream::InProcess(support::upstream_app("x")),
             logs: Upstream::InProcess(Router::new()),
+            auth: None,
         },
     )
     .await
@@ -144,6 +159,7 @@ async fn readiness_turns_false_when_shutdown_starts() {
         Deps {
             tracker: Upstream::InProcess(support::upstream_app("x")),
             logs: Upstream::InProcess(Router::new()),
+            auth: None,
         },
     )
     .await
@@ -175,10 +191,14 @@ async fn artifact_uploads_get_their_own_body_limit() {
     };
     let logs = Router::new()
         .route("/streams/v1/{ns}/{owner}/{project}/runs/{uuid}/artifact", post(count))
+        .layer(axum::extract::DefaultBodyLimit::disable());
+    // The tracker knows the run (the gateway checks a logs request's run is in its project).
+    let tracker = Router::new()
         .route(
-            "/streams/v1/{ns}/{owner}/{project}/runs/{uuid}/artifacts/tree",
-            post(count),
+            "/api/v1/{owner}/{project}/runs/{uuid}",
+            axum::routing::get(|| async { "{}" }),
         )
+        .route("/api/v1/{owner}/{project}/runs/{uuid}/events", post(count))
         .layer(axum::extract::DefaultBodyLimit::disable());
     let mut settings = support::settings();
     settings.http.body_limit_bytes = 1024 * 1024;
@@ -186,8 +206,9 @@ async fn artifact_uploads_get_their_own_body_limit() {
     let app = App::build(
         settings,
         Deps {
-            tracker: Upstream::InProcess(support::upstream_app("inproc")),
+            tracker: Upstream::InProcess(tracker),
             logs: Upstream::InProcess(logs),
+            auth: None,
         },
     )
     .await
@@ -201,9 +222,7 @@ async fn artifact_uploads_get_their_own_body_limit() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body, json!(4 * 1024 * 1024));
     // The same size elsewhere is over the common limit.
-    let other = Request::post("/streams/v1/polyaxon/acme/demo/runs/abc/artifacts/tree")
-        .body(big())
-        .unwrap();
+    let other = Request::post("/api/v1/acme/demo/runs/abc/events").body(big()).unwrap();
     let (status, _, body) = call(&router, other).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     // And an upload over the upload limit is refused too.

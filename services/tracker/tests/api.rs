@@ -159,11 +159,12 @@ async fn project_bad_input_leaves_nothing(t: TestApp) {
             StatusCode::BAD_REQUEST,
             "tracker.invalid_body",
         ),
+        // A bad name under an owner the tracker has not seen yet creates neither.
         (
-            "/api/v1/nobody/projects/create",
-            json!({"name": "ok"}),
-            StatusCode::NOT_FOUND,
-            "tracker.owner_not_found",
+            "/api/v1/newcomer/projects/create",
+            json!({"name": "bad name"}),
+            StatusCode::BAD_REQUEST,
+            "tracker.invalid_name",
         ),
         (
             "/api/v1/default/projects/create",
@@ -199,6 +200,19 @@ async fn project_bad_input_leaves_nothing(t: TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(t.counts().await, before, "no partial rows");
+    let r = t.get("/api/v1/newcomer/projects/list").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    // Owners are the orgs of the auth service (the gateway checked the org): the tracker learns
+    // an owner with its first project.
+    let r = t.post("/api/v1/newcomer/projects/create", json!({"name": "ok"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = t.get("/api/v1/newcomer/projects/list").await;
+    assert_eq!(
+        (r.status, r.body["count"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{}",
+        r.body
+    );
     let r = t.get("/api/v1/default/nope").await;
     assert_eq!(r.body["code"], "tracker.project_not_found");
     let r = t.get("/api/v1/default/projects/list?limit=abc").await;

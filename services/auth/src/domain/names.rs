@@ -41,6 +41,32 @@ fn check_slug(what: &'static str, value: &str) -> Result<(), InvalidName> {
     Ok(())
 }
 
+/// Path segments under `/api/v1/` that are routes, not owners: no org may be named so.
+pub const RESERVED_ORG_NAMES: &[&str] = &[
+    "auth",
+    "compatibility",
+    "installation",
+    "log_handler",
+    "openapi.json",
+    "orgs",
+    "sso",
+    "users",
+    "ui",
+];
+
+/// A slug that is not one of [`RESERVED_ORG_NAMES`].
+fn check_org(what: &'static str, value: &str) -> Result<(), InvalidName> {
+    check_slug(what, value)?;
+    if RESERVED_ORG_NAMES.contains(&value.to_ascii_lowercase().as_str()) {
+        return Err(InvalidName {
+            what,
+            value: value.to_owned(),
+            reason: "is reserved (an API path segment)",
+        });
+    }
+    Ok(())
+}
+
 /// A plausible email address: one `@`, a non-empty local part, a dotted domain, no spaces, ≤ 254 bytes.
 fn check_email(what: &'static str, value: &str) -> Result<(), InvalidName> {
     let reason = match value.split_once('@') {
@@ -109,7 +135,7 @@ name_type!(
 );
 name_type!(
     /// An organization's name (the `{owner}` of the API paths).
-    OrgName, "organization name", check_slug
+    OrgName, "organization name", check_org
 );
 name_type!(
     /// A team's name, unique in its org.
@@ -150,6 +176,10 @@ mod tests {
     #[test]
     fn emails_are_checked() {
         assert!("a@b.io".parse::<Email>().is_ok());
+        for reserved in ["orgs", "users", "Auth"] {
+            assert!(reserved.parse::<OrgName>().is_err(), "{reserved}");
+        }
+        assert!("acme".parse::<OrgName>().is_ok());
         for (bad, reason) in [
             ("ab.io", "`@`"),
             ("@b.io", "name@domain"),

@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::dto::{self, AuthToken, Credentials, Signup, TokenCreate};
 use super::guard::Audit;
+use super::openapi::{ErrorBody, UNAUTHENTICATED};
 use super::{AppState, Body, Caller, parse_uuid};
 use crate::domain::names::{Email, Username};
 use crate::domain::{password, token};
@@ -23,6 +24,16 @@ use crate::store::tokens::{self, TokenOwner};
 use crate::store::{now, orgs, users};
 
 /// Creates an account (when `allow_signup`) and answers a login token.
+#[utoipa::path(
+    post, path = "/api/v1/auth/signup", tag = "auth", operation_id = "Signup", request_body = Signup,
+    responses(
+        (status = 200, body = AuthToken, description = "The account exists; a login token"),
+        (status = 400, body = ErrorBody,
+            description = "`auth.invalid_body`, `auth.invalid_name` (`username`, `email`), `auth.weak_password`"),
+        (status = 403, body = ErrorBody, description = "`auth.signup_disabled`"),
+        (status = 409, body = ErrorBody, description = "`auth.user_exists`, `auth.email_exists`"),
+    )
+)]
 pub async fn signup(State(state): State<AppState>, Body(body): Body<Signup>) -> Result<Json<AuthToken>, ApiError> {
     let audit = Audit::new(
         &state,
@@ -48,7 +59,17 @@ pub async fn signup(State(state): State<AppState>, Body(body): Body<Signup>) -> 
 
 /// Checks a username (or email) and password and answers a new token that expires after
 /// `login_token_ttl_hours`. A wrong user and a wrong password answer alike, in the same time;
-/// too many failures for one username answer 429 `auth.too_many_attempts` ([`crate::limits`]).
+/// too many failures for one username answer 429 `auth.too_many_attempts` (see `crate::limits`).
+#[utoipa::path(
+    post, path = "/api/v1/auth/token", tag = "auth", operation_id = "Login", request_body = Credentials,
+    responses(
+        (status = 200, body = AuthToken, description = "A login token"),
+        (status = 400, body = ErrorBody, description = "`auth.invalid_body`"),
+        (status = 401, body = ErrorBody, description = "`auth.invalid_credentials`: wrong username or password"),
+        (status = 429, body = ErrorBody,
+            description = "`auth.too_many_attempts`: too many failures for this username (`details.retry_after_secs`)"),
+    )
+)]
 pub async fn login(State(state): State<AppState>, Body(body): Body<Credentials>) -> Result<Json<AuthToken>, ApiError> {
     let audit = Audit::new(&state, body.username.clone(), None, "auth.login", body.username.clone());
     let result = async {
@@ -82,6 +103,13 @@ pub async fn login(State(state): State<AppState>, Body(body): Body<Credentials>)
 }
 
 /// Who the token belongs to (what `polyaxon` calls on login and `whoami`).
+#[utoipa::path(
+    get, path = "/api/v1/users", tag = "auth", operation_id = "GetUser", security(("token" = [])),
+    responses(
+        (status = 200, body = dto::User),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+    )
+)]
 pub async fn whoami(State(state): State<AppState>, Caller(subject): Caller) -> Result<Json<dto::User>, Error> {
     let user = match subject {
         Subject::User(user) => {
@@ -107,6 +135,13 @@ pub async fn whoami(State(state): State<AppState>, Caller(subject): Caller) -> R
 }
 
 /// The caller's tokens, newest first (revoked ones too, with `revoked_at`).
+#[utoipa::path(
+    get, path = "/api/v1/users/tokens", tag = "auth", operation_id = "ListTokens", security(("token" = [])),
+    responses(
+        (status = 200, body = ListResponse<dto::Token>),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+    )
+)]
 pub async fn list_tokens(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -122,6 +157,17 @@ pub async fn list_tokens(
 }
 
 /// Creates a personal token (users only); the answer holds the `key`, shown this once.
+#[utoipa::path(
+    post, path = "/api/v1/users/tokens", tag = "auth", operation_id = "CreateToken", security(("token" = [])),
+    request_body = TokenCreate,
+    responses(
+        (status = 201, body = dto::Token, description = "The token, with its `key` (shown this once)"),
+        (status = 400, body = ErrorBody,
+            description = "`auth.invalid_body`, `auth.invalid_name` (`name`), `auth.invalid_expiration`"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = "`auth.users_only`: a service account cannot"),
+    )
+)]
 pub async fn create_token(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -141,6 +187,16 @@ pub async fn create_token(
 }
 
 /// Revokes one of the caller's tokens (204); it stops working at once.
+#[utoipa::path(
+    delete, path = "/api/v1/users/tokens/{uuid}", tag = "auth", operation_id = "DeleteToken",
+    security(("token" = [])), params(("uuid" = String, Path, description = "The token's uuid")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, body = ErrorBody, description = "`auth.invalid_uuid`"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 404, body = ErrorBody, description = "`auth.token_not_found`: no such live token of the caller"),
+    )
+)]
 pub async fn revoke_token(
     State(state): State<AppState>,
     Caller(subject): Caller,

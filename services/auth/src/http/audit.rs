@@ -7,6 +7,7 @@ use myelin_contracts::ListResponse;
 
 use super::dto::AuditEntry;
 use super::guard::check;
+use super::openapi::{ErrorBody, FORBIDDEN, ORG_NOT_FOUND, UNAUTHENTICATED};
 use super::{AppState, Caller, Page};
 use crate::domain::rbac::{Action, ResourceFacts};
 use crate::error::Error;
@@ -16,6 +17,17 @@ use crate::store::audit;
 pub const MAX_LIMIT: u64 = 1000;
 
 /// One page of the org's audit log.
+#[utoipa::path(
+    get, path = "/api/v1/orgs/{owner}/audit", tag = "audit", operation_id = "ListAuditEntries",
+    security(("token" = [])), params(("owner" = String, Path), Page),
+    responses(
+        (status = 200, body = ListResponse<AuditEntry>, description = "Newest first; `count` over all pages"),
+        (status = 400, body = ErrorBody, description = "The query string is malformed"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = ORG_NOT_FOUND),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Caller(subject): Caller,

@@ -13,20 +13,40 @@ use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
 use super::dto::{AuthorizeAnswer, AuthorizeRequest, ResourceRef};
+use super::openapi::ErrorBody;
 use super::{AppState, Body};
 use crate::domain::rbac::{Action, Decision, DenyStatus, authorize};
 use crate::error::Error;
 use crate::store::{Store, facts, orgs};
 
-/// The header that carries `internal_token`.
-pub const INTERNAL_TOKEN_HEADER: &str = "x-myelin-internal-token";
+pub use myelin_contracts::auth::INTERNAL_TOKEN_HEADER;
 
-/// The handler.
+/// The decision the gateway asks for on every request: always a 200 that carries it.
+#[utoipa::path(
+    post, path = "/internal/v1/authorize", tag = "internal", operation_id = "Authorize",
+    security((), ("internal_token" = [])), request_body = AuthorizeRequest,
+    responses(
+        (status = 200, body = AuthorizeAnswer,
+            description = "The decision; `status` is what the gateway answers the client (200, 401, 403 or 404)"),
+        (status = 400, body = ErrorBody, description = "`auth.invalid_body` (an unknown `action` too)"),
+        (status = 403, body = ErrorBody,
+            description = "`auth.forbidden`: `x-myelin-internal-token` is missing or wrong (when configured)"),
+    )
+)]
 pub async fn decide(
     State(state): State<AppState>,
     headers: HeaderMap,
     Body(request): Body<AuthorizeRequest>,
 ) -> Result<Json<AuthorizeAnswer>, Error> {
+    check_internal(&state, &headers)?;
+    evaluate(&state.store, &request.token, request.action, &request.resource)
+        .await
+        .map(Json)
+}
+
+/// With `internal_token` configured, the caller must send it in [`INTERNAL_TOKEN_HEADER`] (else
+/// 403): only the gateway reaches the internal routes.
+pub fn check_internal(state: &AppState, headers: &HeaderMap) -> Result<(), Error> {
     if let Some(expected) = &state.settings.internal_token {
         let given = headers
             .get(INTERNAL_TOKEN_HEADER)
@@ -38,9 +58,7 @@ pub async fn decide(
             )));
         }
     }
-    evaluate(&state.store, &request.token, request.action, &request.resource)
-        .await
-        .map(Json)
+    Ok(())
 }
 
 fn deny(subject: Option<String>, status: u16, reason: String) -> AuthorizeAnswer {

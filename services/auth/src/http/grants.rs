@@ -10,6 +10,7 @@ use myelin_contracts::ListResponse;
 
 use super::dto::GrantCreate;
 use super::guard::{Audit, check};
+use super::openapi::{ErrorBody, FORBIDDEN, UNAUTHENTICATED};
 use super::teams::{on_team, page};
 use super::{AppState, Body, Caller};
 use crate::domain::rbac::{Action, ResourceFacts};
@@ -17,6 +18,16 @@ use crate::error::Error;
 use crate::store::teams;
 
 /// The projects granted to the team.
+#[utoipa::path(
+    get, path = "/api/v1/orgs/{owner}/teams/{team}/projects", tag = "teams", operation_id = "ListTeamProjects",
+    security(("token" = [])), params(("owner" = String, Path), ("team" = String, Path)),
+    responses(
+        (status = 200, body = ListResponse<String>, description = "The names of the projects granted to the team"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`, `auth.team_not_found`"),
+    )
+)]
 pub async fn projects(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -28,6 +39,17 @@ pub async fn projects(
 }
 
 /// Grants a project to the team (201, idempotent).
+#[utoipa::path(
+    post, path = "/api/v1/orgs/{owner}/teams/{team}/projects", tag = "teams", operation_id = "CreateTeamProject",
+    security(("token" = [])), params(("owner" = String, Path), ("team" = String, Path)), request_body = GrantCreate,
+    responses(
+        (status = 201, description = "Granted (or already granted)"),
+        (status = 400, body = ErrorBody, description = "`auth.invalid_body`, `auth.invalid_name` (`project`)"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`, `auth.team_not_found`"),
+    )
+)]
 pub async fn grant(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -60,6 +82,17 @@ pub async fn grant(
 }
 
 /// Withdraws a project's grant from the team (204).
+#[utoipa::path(
+    delete, path = "/api/v1/orgs/{owner}/teams/{team}/projects/{project}", tag = "teams",
+    operation_id = "DeleteTeamProject", security(("token" = [])),
+    params(("owner" = String, Path), ("team" = String, Path), ("project" = String, Path)),
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`, `auth.team_not_found`, `auth.grant_not_found`"),
+    )
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     Caller(subject): Caller,

@@ -1,6 +1,7 @@
 //! The HTTP API: sign-up, login, whoami and personal tokens; orgs, members, teams, grants, service
 //! accounts and the audit log under Polyaxon's `/api/v1/orgs/{owner}/...` paths; the internal
-//! decision endpoint `POST /internal/v1/authorize`; `/healthz`, `/readyz`.
+//! decision endpoint `POST /internal/v1/authorize`; `/healthz`, `/readyz`; the OpenAPI document at
+//! `GET /internal/openapi.json` ([`openapi`], with [`ROUTES`], the list of every route).
 //!
 //! Handlers are thin: extract → [`guard::check`] (the matrix) → store → answer; mutating handlers
 //! go through [`guard::Audit`], which writes the result to the audit log.
@@ -8,14 +9,18 @@
 pub mod account;
 pub mod audit;
 pub mod authorize;
-pub mod dto;
 pub mod grants;
 pub mod guard;
 pub mod health;
+pub mod internal;
+pub mod openapi;
 pub mod orgs;
 pub mod projects;
 pub mod service_accounts;
 pub mod teams;
+
+pub use myelin_contracts::auth::dto;
+pub use openapi::{ApiDoc, ROUTES};
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -51,7 +56,7 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
 }
 
-/// Every route, with `state`.
+/// Every route, with `state`; [`ROUTES`] lists them (tests keep the two in step).
 pub fn router(state: AppState) -> Router {
     let org = "/api/v1/orgs/{owner}";
     let team = "/api/v1/orgs/{owner}/teams/{team}";
@@ -71,7 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("{org}/members/{{user}}"),
             axum::routing::patch(orgs::change_role)
-                .put(orgs::change_role)
+                .put(orgs::replace_role)
                 .delete(orgs::remove_member),
         )
         .route(&format!("{org}/teams"), get(teams::list).post(teams::create))
@@ -79,7 +84,7 @@ pub fn router(state: AppState) -> Router {
             team,
             get(teams::get)
                 .patch(teams::rename)
-                .put(teams::rename)
+                .put(teams::replace)
                 .delete(teams::delete),
         )
         .route(&format!("{team}/members"), get(teams::members).post(teams::add_member))
@@ -109,6 +114,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(&format!("{org}/audit"), get(audit::list))
         .route("/internal/v1/authorize", post(authorize::decide))
+        .route("/internal/v1/audit", post(internal::record_audit))
+        .route("/internal/v1/projects/created", post(internal::project_created))
+        .route("/internal/openapi.json", get(openapi::openapi))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(state)
@@ -153,9 +161,12 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// `?offset=&limit=` of the audit log (limit ≤ 1000, default 100).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
+    /// Entries to skip (default 0).
     pub offset: Option<u64>,
+    /// Entries to answer (default 100, at most 1000).
     pub limit: Option<u64>,
 }
 

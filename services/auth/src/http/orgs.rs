@@ -1,5 +1,5 @@
 //! Organizations and their members: `POST /api/v1/orgs/create`, `GET /api/v1/orgs/list`, `GET|DELETE /api/v1/orgs/{owner}`,
-//! `GET|POST /api/v1/orgs/{owner}/members`, `PATCH|DELETE /api/v1/orgs/{owner}/members/{user}`.
+//! `GET|POST /api/v1/orgs/{owner}/members`, `PATCH|PUT|DELETE /api/v1/orgs/{owner}/members/{user}`.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -9,6 +9,7 @@ use myelin_contracts::ListResponse;
 
 use super::dto::{self, MemberCreate, MemberPatch, OrgCreate};
 use super::guard::{Audit, check};
+use super::openapi::{ErrorBody, FORBIDDEN, INVALID_BODY, ORG_NOT_FOUND, UNAUTHENTICATED};
 use super::{AppState, Body, Caller};
 use crate::domain::names::OrgName;
 use crate::domain::rbac::{Action, OrgRole, ResourceFacts};
@@ -21,6 +22,13 @@ use crate::store::{orgs, users};
 pub const RESERVED: [&str; 3] = ["create", "list", "names"];
 
 /// The orgs the caller belongs to, with their role (a service account: its own org).
+#[utoipa::path(
+    get, path = "/api/v1/orgs/list", tag = "orgs", operation_id = "ListOrganizations", security(("token" = [])),
+    responses(
+        (status = 200, body = ListResponse<dto::Organization>),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -46,6 +54,17 @@ pub async fn list(
 }
 
 /// Creates an org; the calling user becomes its owner (201).
+#[utoipa::path(
+    post, path = "/api/v1/orgs/create", tag = "orgs", operation_id = "CreateOrganization",
+    security(("token" = [])), request_body = OrgCreate,
+    responses(
+        (status = 201, body = dto::Organization),
+        (status = 400, body = ErrorBody, description = "`auth.invalid_body`, `auth.invalid_name` (`name`; or reserved)"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = "`auth.users_only`: a service account cannot"),
+        (status = 409, body = ErrorBody, description = "`auth.org_exists`"),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -80,6 +99,15 @@ pub async fn create(
 }
 
 /// The org, with the caller's role.
+#[utoipa::path(
+    get, path = "/api/v1/orgs/{owner}", tag = "orgs", operation_id = "GetOrganization", security(("token" = [])),
+    params(("owner" = String, Path)),
+    responses(
+        (status = 200, body = dto::Organization),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 404, body = ErrorBody, description = ORG_NOT_FOUND),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -90,6 +118,16 @@ pub async fn get(
 }
 
 /// Deletes the org and everything it holds (owners only; 204).
+#[utoipa::path(
+    delete, path = "/api/v1/orgs/{owner}", tag = "orgs", operation_id = "DeleteOrganization",
+    security(("token" = [])), params(("owner" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = ORG_NOT_FOUND),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -108,6 +146,16 @@ pub async fn delete(
 }
 
 /// The members and their roles.
+#[utoipa::path(
+    get, path = "/api/v1/orgs/{owner}/members", tag = "orgs", operation_id = "ListOrganizationMembers",
+    security(("token" = [])), params(("owner" = String, Path)),
+    responses(
+        (status = 200, body = ListResponse<dto::Member>),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = ORG_NOT_FOUND),
+    )
+)]
 pub async fn members(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -127,6 +175,18 @@ pub async fn members(
 }
 
 /// Adds an existing user with a role no higher than the caller's (201).
+#[utoipa::path(
+    post, path = "/api/v1/orgs/{owner}/members", tag = "orgs", operation_id = "CreateOrganizationMember",
+    security(("token" = [])), params(("owner" = String, Path)), request_body = MemberCreate,
+    responses(
+        (status = 201, body = dto::Member),
+        (status = 400, body = ErrorBody, description = INVALID_BODY),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = "`auth.forbidden`: not allowed, or a role above the caller's"),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`, `auth.user_not_found`"),
+        (status = 409, body = ErrorBody, description = "`auth.member_exists`"),
+    )
+)]
 pub async fn add_member(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -153,6 +213,19 @@ pub async fn add_member(
 }
 
 /// Changes a member's role; neither the new nor the current role may be above the caller's.
+#[utoipa::path(
+    patch, path = "/api/v1/orgs/{owner}/members/{user}", tag = "orgs", operation_id = "PatchOrganizationMember",
+    security(("token" = [])), params(("owner" = String, Path), ("user" = String, Path)), request_body = MemberPatch,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, body = ErrorBody, description = INVALID_BODY),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody,
+            description = "`auth.forbidden`: not allowed, or the new or current role is above the caller's"),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`, `auth.member_not_found`"),
+        (status = 409, body = ErrorBody, description = "`auth.last_owner`: the org would have no owner left"),
+    )
+)]
 pub async fn change_role(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -181,7 +254,41 @@ pub async fn change_role(
         .map(|()| StatusCode::NO_CONTENT)
 }
 
+/// Changes a member's role, as `PATCH` does (Polyaxon routes both; its `UpdateOrganizationMember`).
+#[utoipa::path(
+    put, path = "/api/v1/orgs/{owner}/members/{user}", tag = "orgs", operation_id = "UpdateOrganizationMember",
+    security(("token" = [])), params(("owner" = String, Path), ("user" = String, Path)), request_body = MemberPatch,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, body = ErrorBody, description = INVALID_BODY),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody,
+            description = "`auth.forbidden`: not allowed, or the new or current role is above the caller's"),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`, `auth.member_not_found`"),
+        (status = 409, body = ErrorBody, description = "`auth.last_owner`: the org would have no owner left"),
+    )
+)]
+pub async fn replace_role(
+    state: State<AppState>,
+    caller: Caller,
+    path: Path<(String, String)>,
+    body: Body<MemberPatch>,
+) -> Result<StatusCode, ApiError> {
+    change_role(state, caller, path, body).await
+}
+
 /// Removes a member (and their team memberships in the org); 204.
+#[utoipa::path(
+    delete, path = "/api/v1/orgs/{owner}/members/{user}", tag = "orgs", operation_id = "DeleteOrganizationMember",
+    security(("token" = [])), params(("owner" = String, Path), ("user" = String, Path)),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = "`auth.forbidden`: not allowed, or the member's role is above the caller's"),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`, `auth.member_not_found`"),
+        (status = 409, body = ErrorBody, description = "`auth.last_owner`: the org would have no owner left"),
+    )
+)]
 pub async fn remove_member(
     State(state): State<AppState>,
     Caller(subject): Caller,

@@ -10,6 +10,7 @@ use myelin_contracts::ListResponse;
 
 use super::dto::{self, TeamMemberCreate};
 use super::guard::{Audit, check};
+use super::openapi::{ErrorBody, FORBIDDEN, ORG_NOT_FOUND, UNAUTHENTICATED};
 use super::teams::page;
 use super::{AppState, Body, Caller};
 use crate::domain::rbac::{Action, ResourceFacts};
@@ -24,6 +25,16 @@ fn on_project(project: &str) -> ResourceFacts {
 }
 
 /// The users granted the project directly, with their project and org roles.
+#[utoipa::path(
+    get, path = "/api/v1/orgs/{owner}/projects/{project}/members", tag = "orgs", operation_id = "ListProjectMembers",
+    security(("token" = [])), params(("owner" = String, Path), ("project" = String, Path)),
+    responses(
+        (status = 200, body = ListResponse<dto::ProjectMember>),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = ORG_NOT_FOUND),
+    )
+)]
 pub async fn members(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -44,6 +55,18 @@ pub async fn members(
 }
 
 /// Gives a user a role on the project, or changes it (201).
+#[utoipa::path(
+    post, path = "/api/v1/orgs/{owner}/projects/{project}/members", tag = "orgs",
+    operation_id = "CreateProjectMember", security(("token" = [])),
+    params(("owner" = String, Path), ("project" = String, Path)), request_body = TeamMemberCreate,
+    responses(
+        (status = 201, description = "Given, or the project role changed"),
+        (status = 400, body = ErrorBody, description = "`auth.invalid_body`"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`, `auth.user_not_found`"),
+    )
+)]
 pub async fn add_member(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -73,6 +96,18 @@ pub async fn add_member(
 }
 
 /// Takes a user's role on the project away (204).
+#[utoipa::path(
+    delete, path = "/api/v1/orgs/{owner}/projects/{project}/members/{user}", tag = "orgs",
+    operation_id = "DeleteProjectMember", security(("token" = [])),
+    params(("owner" = String, Path), ("project" = String, Path), ("user" = String, Path)),
+    responses(
+        (status = 204, description = "Taken away"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody,
+            description = "`auth.org_not_found`, `auth.user_not_found`, `auth.project_member_not_found`"),
+    )
+)]
 pub async fn remove_member(
     State(state): State<AppState>,
     Caller(subject): Caller,

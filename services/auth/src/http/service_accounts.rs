@@ -12,6 +12,7 @@ use myelin_contracts::ListResponse;
 use super::account::{issue, token_dto};
 use super::dto::{self, ServiceAccountCreate, TokenCreate};
 use super::guard::{Audit, check};
+use super::openapi::{ErrorBody, FORBIDDEN, ORG_NOT_FOUND, UNAUTHENTICATED};
 use super::{AppState, Body, Caller, parse_uuid};
 use crate::domain::names::ServiceAccountName;
 use crate::domain::rbac::{Action, ResourceFacts};
@@ -23,6 +24,16 @@ use crate::store::service_accounts as store;
 use crate::store::tokens::{self, TokenOwner};
 
 /// The org's service accounts.
+#[utoipa::path(
+    get, path = "/api/v1/orgs/{owner}/sa", tag = "service_accounts", operation_id = "ListServiceAccounts",
+    security(("token" = [])), params(("owner" = String, Path)),
+    responses(
+        (status = 200, body = ListResponse<dto::ServiceAccount>),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = ORG_NOT_FOUND),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -43,6 +54,18 @@ pub async fn list(
 }
 
 /// Creates a service account with a role no higher than the caller's (201).
+#[utoipa::path(
+    post, path = "/api/v1/orgs/{owner}/sa", tag = "service_accounts", operation_id = "CreateServiceAccount",
+    security(("token" = [])), params(("owner" = String, Path)), request_body = ServiceAccountCreate,
+    responses(
+        (status = 201, body = dto::ServiceAccount),
+        (status = 400, body = ErrorBody, description = "`auth.invalid_body`, `auth.invalid_name` (`name`)"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = "`auth.forbidden`: not allowed, or a role above the caller's"),
+        (status = 404, body = ErrorBody, description = ORG_NOT_FOUND),
+        (status = 409, body = ErrorBody, description = "`auth.service_account_exists`"),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -77,6 +100,16 @@ pub async fn create(
 }
 
 /// Deletes a service account and its tokens (204).
+#[utoipa::path(
+    delete, path = "/api/v1/orgs/{owner}/sa/{name}", tag = "service_accounts", operation_id = "DeleteServiceAccount",
+    security(("token" = [])), params(("owner" = String, Path), ("name" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted, with its tokens"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = "`auth.forbidden`: not allowed, or the service account's role is above the caller's"),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`, `auth.service_account_not_found`"),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -101,6 +134,17 @@ pub async fn delete(
 }
 
 /// The service account's tokens.
+#[utoipa::path(
+    get, path = "/api/v1/orgs/{owner}/sa/{name}/tokens", tag = "service_accounts",
+    operation_id = "ListServiceAccountTokens", security(("token" = [])),
+    params(("owner" = String, Path), ("name" = String, Path)),
+    responses(
+        (status = 200, body = ListResponse<dto::Token>),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`, `auth.service_account_not_found`"),
+    )
+)]
 pub async fn list_tokens(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -122,6 +166,19 @@ pub async fn list_tokens(
 }
 
 /// Creates a token for the service account; the answer holds the `key`, shown this once (201).
+#[utoipa::path(
+    post, path = "/api/v1/orgs/{owner}/sa/{name}/tokens", tag = "service_accounts",
+    operation_id = "CreateServiceAccountToken", security(("token" = [])),
+    params(("owner" = String, Path), ("name" = String, Path)), request_body = TokenCreate,
+    responses(
+        (status = 201, body = dto::Token, description = "The token, with its `key` (shown this once)"),
+        (status = 400, body = ErrorBody,
+            description = "`auth.invalid_body`, `auth.invalid_name` (`name`), `auth.invalid_expiration`"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = "`auth.forbidden`: not allowed, or the service account's role is above the caller's"),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`, `auth.service_account_not_found`"),
+    )
+)]
 pub async fn create_token(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -143,6 +200,19 @@ pub async fn create_token(
 }
 
 /// Revokes one of the service account's tokens (204).
+#[utoipa::path(
+    delete, path = "/api/v1/orgs/{owner}/sa/{name}/tokens/{uuid}", tag = "service_accounts",
+    operation_id = "DeleteServiceAccountToken", security(("token" = [])),
+    params(("owner" = String, Path), ("name" = String, Path), ("uuid" = String, Path, description = "The token's uuid")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, body = ErrorBody, description = "`auth.invalid_uuid`"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = "`auth.forbidden`: not allowed, or the service account's role is above the caller's"),
+        (status = 404, body = ErrorBody,
+            description = "`auth.org_not_found`, `auth.service_account_not_found`, `auth.token_not_found`"),
+    )
+)]
 pub async fn revoke_token(
     State(state): State<AppState>,
     Caller(subject): Caller,

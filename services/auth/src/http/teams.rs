@@ -1,5 +1,5 @@
 //! Teams, their members and their project grants: `GET|POST /api/v1/orgs/{owner}/teams`,
-//! `GET|PATCH|DELETE .../teams/{team}`, `GET|POST .../teams/{team}/members`,
+//! `GET|PATCH|PUT|DELETE .../teams/{team}`, `GET|POST .../teams/{team}/members`,
 //! `DELETE .../teams/{team}/members/{user}` (grants: [`super::grants`]).
 
 use axum::Json;
@@ -10,6 +10,7 @@ use myelin_contracts::ListResponse;
 
 use super::dto::{self, TeamMemberCreate, TeamWrite};
 use super::guard::{Audit, check};
+use super::openapi::{ErrorBody, FORBIDDEN, UNAUTHENTICATED};
 use super::{AppState, Body, Caller};
 use crate::domain::names::TeamName;
 use crate::domain::rbac::{Action, ResourceFacts, SubjectFacts, TeamMembership, TeamRole};
@@ -34,6 +35,16 @@ pub(super) fn page<T>(results: Vec<T>) -> ListResponse<T> {
 }
 
 /// The org's teams.
+#[utoipa::path(
+    get, path = "/api/v1/orgs/{owner}/teams", tag = "teams", operation_id = "ListTeams", security(("token" = [])),
+    params(("owner" = String, Path)),
+    responses(
+        (status = 200, body = ListResponse<dto::Team>),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`: no such org, or the caller has no relation to it"),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -48,6 +59,18 @@ pub async fn list(
 }
 
 /// Creates a team; a creating user becomes its admin (201).
+#[utoipa::path(
+    post, path = "/api/v1/orgs/{owner}/teams", tag = "teams", operation_id = "CreateTeam", security(("token" = [])),
+    params(("owner" = String, Path)), request_body = TeamWrite,
+    responses(
+        (status = 201, body = dto::Team),
+        (status = 400, body = ErrorBody, description = "`auth.invalid_body`, `auth.invalid_name` (`name`)"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`: no such org, or the caller has no relation to it"),
+        (status = 409, body = ErrorBody, description = "`auth.team_exists`"),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -77,6 +100,16 @@ pub async fn create(
 }
 
 /// One team, with its projects and the caller's role in it.
+#[utoipa::path(
+    get, path = "/api/v1/orgs/{owner}/teams/{team}", tag = "teams", operation_id = "GetTeam", security(("token" = [])),
+    params(("owner" = String, Path), ("team" = String, Path)),
+    responses(
+        (status = 200, body = dto::Team),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`, `auth.team_not_found`"),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -88,6 +121,18 @@ pub async fn get(
 }
 
 /// Renames a team.
+#[utoipa::path(
+    patch, path = "/api/v1/orgs/{owner}/teams/{team}", tag = "teams", operation_id = "PatchTeam",
+    security(("token" = [])), params(("owner" = String, Path), ("team" = String, Path)), request_body = TeamWrite,
+    responses(
+        (status = 200, body = dto::Team),
+        (status = 400, body = ErrorBody, description = "`auth.invalid_body`, `auth.invalid_name` (`name`)"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`, `auth.team_not_found`"),
+        (status = 409, body = ErrorBody, description = "`auth.team_exists`: the new name is taken"),
+    )
+)]
 pub async fn rename(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -112,7 +157,39 @@ pub async fn rename(
     audit.finish(result, StatusCode::OK).await.map(Json)
 }
 
+/// Renames a team, as `PATCH` does (Polyaxon routes both; its `UpdateTeam`).
+#[utoipa::path(
+    put, path = "/api/v1/orgs/{owner}/teams/{team}", tag = "teams", operation_id = "UpdateTeam",
+    security(("token" = [])), params(("owner" = String, Path), ("team" = String, Path)), request_body = TeamWrite,
+    responses(
+        (status = 200, body = dto::Team),
+        (status = 400, body = ErrorBody, description = "`auth.invalid_body`, `auth.invalid_name` (`name`)"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`, `auth.team_not_found`"),
+        (status = 409, body = ErrorBody, description = "`auth.team_exists`: the new name is taken"),
+    )
+)]
+pub async fn replace(
+    state: State<AppState>,
+    caller: Caller,
+    path: Path<(String, String)>,
+    body: Body<TeamWrite>,
+) -> Result<Json<dto::Team>, ApiError> {
+    rename(state, caller, path, body).await
+}
+
 /// Deletes a team, its memberships and grants (204).
+#[utoipa::path(
+    delete, path = "/api/v1/orgs/{owner}/teams/{team}", tag = "teams", operation_id = "DeleteTeam",
+    security(("token" = [])), params(("owner" = String, Path), ("team" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`, `auth.team_not_found`"),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -138,6 +215,16 @@ pub async fn delete(
 }
 
 /// The team's members, with their team and org roles.
+#[utoipa::path(
+    get, path = "/api/v1/orgs/{owner}/teams/{team}/members", tag = "teams", operation_id = "ListTeamMembers",
+    security(("token" = [])), params(("owner" = String, Path), ("team" = String, Path)),
+    responses(
+        (status = 200, body = ListResponse<dto::TeamMember>),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`, `auth.team_not_found`"),
+    )
+)]
 pub async fn members(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -159,6 +246,18 @@ pub async fn members(
 }
 
 /// Adds a user to the team, or changes their team role (201).
+#[utoipa::path(
+    post, path = "/api/v1/orgs/{owner}/teams/{team}/members", tag = "teams", operation_id = "CreateTeamMember",
+    security(("token" = [])), params(("owner" = String, Path), ("team" = String, Path)),
+    request_body = TeamMemberCreate,
+    responses(
+        (status = 201, description = "Added, or the team role changed"),
+        (status = 400, body = ErrorBody, description = "`auth.invalid_body`"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`, `auth.team_not_found`, `auth.user_not_found`"),
+    )
+)]
 pub async fn add_member(
     State(state): State<AppState>,
     Caller(subject): Caller,
@@ -181,6 +280,18 @@ pub async fn add_member(
 }
 
 /// Removes a user from the team (204).
+#[utoipa::path(
+    delete, path = "/api/v1/orgs/{owner}/teams/{team}/members/{user}", tag = "teams",
+    operation_id = "DeleteTeamMember", security(("token" = [])),
+    params(("owner" = String, Path), ("team" = String, Path), ("user" = String, Path)),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, body = ErrorBody, description = UNAUTHENTICATED),
+        (status = 403, body = ErrorBody, description = FORBIDDEN),
+        (status = 404, body = ErrorBody,
+            description = "`auth.org_not_found`, `auth.team_not_found`, `auth.user_not_found`, `auth.team_member_not_found`"),
+    )
+)]
 pub async fn remove_member(
     State(state): State<AppState>,
     Caller(subject): Caller,

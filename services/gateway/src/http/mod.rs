@@ -3,6 +3,7 @@
 pub mod health;
 pub mod meta;
 pub mod openapi;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ fn main_router(state: Arc<State>, limits: &HttpLimits) -> Router {
         )
         .route("/api/v1/log_handler", get(meta::log_handler))
         .route("/api/v1/openapi.json", get(openapi::openapi))
+        .merge(ui::router())
         .fallback(proxy::forward)
         .with_state(state);
     common_layers(router, limits)

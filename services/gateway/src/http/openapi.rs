@@ -101,5 +101,44 @@ pub async fn openapi(State(state): State<Arc<Shared>>) -> Json<Document> {
             doc.merge(upstream);
         }
     }
+    public_only(&mut doc);
     Json(doc)
+}
+
+/// Keeps the operations the route table serves (services document internal routes too).
+fn public_only(doc: &mut Document) {
+    doc.paths.paths.retain(|path, item| {
+        let sample = sample_path(path);
+        let served = |method: &str, operation: &mut Option<utoipa::openapi::path::Operation>| {
+            if operation.is_some() && crate::routes::resolve(method, &sample).is_none() {
+                *operation = None;
+            }
+            operation.is_some()
+        };
+        let kept = [
+            served("GET", &mut item.get),
+            served("POST", &mut item.post),
+            served("PUT", &mut item.put),
+            served("PATCH", &mut item.patch),
+            served("DELETE", &mut item.delete),
+        ];
+        item.head = None;
+        item.options = None;
+        item.trace = None;
+        kept.iter().any(|k| *k)
+    });
+}
+
+/// A concrete path for a documented one: every `{param}` becomes `x`.
+pub fn sample_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with('{') && segment.ends_with('}') {
+                "x"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }

@@ -1,6 +1,9 @@
-//! Test helpers: a tiny upstream service (echo, slow, health, OpenAPI), replicas of it on real
+//! Test helpers: a tiny upstream service (echo on `.../runs` and `.../runs/{uuid}`, slow statuses,
+//! a missing project, health, OpenAPI), replicas of it on real
 //! sockets that can be killed and restarted on the same port, and a gateway on port 0.
 #![allow(dead_code)]
+
+pub mod access;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -20,15 +23,16 @@ pub fn upstream_app(name: &str) -> Router {
         .route("/readyz", get(|| async { "ok" }))
         .route("/internal/openapi.json", get(openapi))
         .route(
-            "/api/v1/{owner}/slow",
+            "/api/v1/{owner}/{project}/runs/{uuid}/statuses",
             get(|| async {
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 "late"
             }),
         )
-        .route("/api/v1/{owner}/echo", any(echo))
+        .route("/api/v1/{owner}/{project}/runs", any(echo))
+        .route("/api/v1/{owner}/{project}/runs/{uuid}", any(echo))
         .route(
-            "/api/v1/{owner}/{project}/missing",
+            "/api/v1/{owner}/{project}",
             get(|| async {
                 (
                     http::StatusCode::NOT_FOUND,
@@ -39,28 +43,37 @@ pub fn upstream_app(name: &str) -> Router {
         .with_state(name.to_owned())
 }
 
-async fn echo(
+pub async fn echo(
     State(name): State<String>,
-    Path(owner): Path<String>,
+    params: Option<Path<std::collections::HashMap<String, String>>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Json<Value> {
+) -> (http::StatusCode, Json<Value>) {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    Json(json!({
-        "replica": name,
-        "owner": owner,
-        "method": method.as_str(),
-        "uri": uri.to_string(),
-        "request_id": header("x-request-id"),
-        "subject": header("x-myelin-subject"),
-        "org": header("x-myelin-org"),
-        "forwarded_host": header("x-forwarded-host"),
-        "connection": header("connection"),
-        "body_len": body.len(),
-        "body_sum": body.iter().map(|b| u64::from(*b)).sum::<u64>(),
-    }))
+    // Creation answers 201, as the tracker's does.
+    let status = if method == Method::POST && uri.path().ends_with("/projects/create") {
+        http::StatusCode::CREATED
+    } else {
+        http::StatusCode::OK
+    };
+    (
+        status,
+        Json(json!({
+            "replica": name,
+            "owner": params.as_ref().and_then(|Path(p)| p.get("owner")),
+            "method": method.as_str(),
+            "uri": uri.to_string(),
+            "request_id": header("x-request-id"),
+            "subject": header("x-myelin-subject"),
+            "org": header("x-myelin-org"),
+            "forwarded_host": header("x-forwarded-host"),
+            "connection": header("connection"),
+            "body_len": body.len(),
+            "body_sum": body.iter().map(|b| u64::from(*b)).sum::<u64>(),
+        })),
+    )
 }
 
 async fn openapi() -> Json<Value> {
@@ -163,7 +176,16 @@ pub fn settings() -> Settings {
 impl Gateway {
     pub async fn start(settings: Settings, tracker: Upstream) -> Gateway {
         let logs = Upstream::InProcess(axum::Router::new());
-        let app = App::build(settings, Deps { tracker, logs }).await.unwrap();
+        let app = App::build(
+            settings,
+            Deps {
+                tracker,
+                logs,
+                auth: None,
+            },
+        )
+        .await
+        .unwrap();
         let base = format!("http://{}", app.local_addr());
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));

@@ -61,6 +61,9 @@ pub async fn create(
     body: CreateProject,
 ) -> Result<Project, Error> {
     names::project(&body.name, "name")?;
+    // Owners are the orgs of the auth service: the gateway let this caller create a project in
+    // `owner_name`, so the org exists; the tracker learns its owners on their first project.
+    super::ensure_owner(store.db(), owner_name).await?;
     let txn = store.begin().await?;
     let owner = owner(&txn, owner_name).await?;
     let exists = || Error::ProjectExists {

@@ -1,36 +1,38 @@
 //! The JSON shapes of the auth API, after Polyaxon's `v1User`, `v1Auth`, `v1Token`,
 //! `v1Organization`, `v1OrganizationMember`, `v1Team`, `v1TeamMember`, `v1ServiceAccount`, plus the
-//! internal decision endpoint. (They move to `myelin_contracts::auth` when the gateway uses them.)
+//! internal decision endpoint.
 
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::rbac::{Action, OrgRole, TeamRole};
+use super::{Action, OrgRole, TeamRole};
 
 /// `POST /api/v1/auth/signup` (`v1UserSingup`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Signup {
     pub username: String,
     pub email: String,
+    #[schema(value_type = String, format = Password)]
     pub password: SecretString,
 }
 
 /// `POST /api/v1/auth/token` (`v1Credentials`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Credentials {
     pub username: String,
+    #[schema(value_type = String, format = Password)]
     pub password: SecretString,
 }
 
 /// A new token, shown once (`v1Auth`). No `Debug`: it holds a secret.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuthToken {
     pub token: String,
 }
 
 /// `GET /api/v1/users`: who the token belongs to (`v1User`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct User {
     pub username: String,
     pub email: Option<String>,
@@ -41,7 +43,7 @@ pub struct User {
 }
 
 /// `POST /api/v1/users/tokens` and service-account tokens.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct TokenCreate {
     pub name: Option<String>,
     /// Lifetime in days (Polyaxon's write-only `expiration`); none: no expiry.
@@ -50,7 +52,7 @@ pub struct TokenCreate {
 
 /// A token as listed (`v1Token`); `key` only in the answer that created it. No `Debug`: `key` is a
 /// secret.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Token {
     pub uuid: uuid::Uuid,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -63,13 +65,13 @@ pub struct Token {
 }
 
 /// `POST /api/v1/orgs/create`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct OrgCreate {
     pub name: String,
 }
 
 /// An organization (`v1Organization`); `role` is the caller's.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Organization {
     pub name: String,
     pub user: String,
@@ -79,20 +81,20 @@ pub struct Organization {
 }
 
 /// `POST /api/v1/orgs/{owner}/members`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MemberCreate {
     pub user: String,
     pub role: OrgRole,
 }
 
 /// `PATCH /api/v1/orgs/{owner}/members/{user}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MemberPatch {
     pub role: OrgRole,
 }
 
 /// A member (`v1OrganizationMember`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Member {
     pub user: String,
     pub user_email: String,
@@ -103,13 +105,13 @@ pub struct Member {
 }
 
 /// `POST /api/v1/orgs/{owner}/teams` and `PATCH .../teams/{team}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TeamWrite {
     pub name: String,
 }
 
 /// A team (`v1Team`); `role` is the caller's effective team role.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Team {
     pub uuid: uuid::Uuid,
     pub owner: String,
@@ -122,9 +124,10 @@ pub struct Team {
 }
 
 /// `POST /api/v1/orgs/{owner}/teams/{team}/members` and `.../projects/{project}/members`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TeamMemberCreate {
     pub user: String,
+    /// `member` when left out.
     #[serde(default = "team_member_role")]
     pub role: TeamRole,
 }
@@ -134,7 +137,7 @@ fn team_member_role() -> TeamRole {
 }
 
 /// A team member (`v1TeamMember`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TeamMember {
     pub user: String,
     pub user_email: String,
@@ -146,13 +149,13 @@ pub struct TeamMember {
 pub type ProjectMember = TeamMember;
 
 /// `POST /api/v1/orgs/{owner}/teams/{team}/projects`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct GrantCreate {
     pub project: String,
 }
 
 /// `POST /api/v1/orgs/{owner}/sa`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ServiceAccountCreate {
     pub name: String,
     pub role: OrgRole,
@@ -160,7 +163,7 @@ pub struct ServiceAccountCreate {
 }
 
 /// A service account (`v1ServiceAccount`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ServiceAccount {
     pub uuid: uuid::Uuid,
     pub name: String,
@@ -171,7 +174,7 @@ pub struct ServiceAccount {
 }
 
 /// One audit-log entry.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub actor: String,
     pub action: String,
@@ -182,7 +185,7 @@ pub struct AuditEntry {
 }
 
 /// What a decision is about.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ResourceRef {
     /// The org (`{owner}` of the path).
     pub owner: String,
@@ -191,8 +194,9 @@ pub struct ResourceRef {
 }
 
 /// `POST /internal/v1/authorize`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AuthorizeRequest {
+    #[schema(value_type = String, format = Password)]
     pub token: SecretString,
     pub action: Action,
     pub resource: ResourceRef,
@@ -200,7 +204,7 @@ pub struct AuthorizeRequest {
 
 /// The decision: `status` is 200 when allowed, else the status the gateway answers with (401 bad,
 /// expired or revoked token; 404 no relation to the org; 403 otherwise).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuthorizeAnswer {
     pub allowed: bool,
     /// The subject's name (forwarded as `x-myelin-subject`), when the token is valid.

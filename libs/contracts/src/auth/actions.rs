@@ -119,6 +119,19 @@ impl<'de> Deserialize<'de> for Action {
     }
 }
 
+/// On the wire an action is its dotted name: a string, one of [`Action::ALL`]'s names.
+impl utoipa::PartialSchema for Action {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .description(Some("An action of the permission matrix, by its stable dotted name."))
+            .enum_values(Some(Action::ALL.iter().map(|action| action.name())))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Action {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,5 +147,15 @@ mod tests {
         }
         assert_eq!(Action::TeamMemberAdd.to_string(), "team.member.add");
         assert!("run.fly".parse::<Action>().is_err());
+    }
+
+    #[test]
+    fn schema_lists_every_name() {
+        use utoipa::{PartialSchema, ToSchema};
+        let schema = serde_json::to_value(Action::schema()).unwrap();
+        assert_eq!(schema["type"], "string");
+        let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+        assert_eq!(schema["enum"], serde_json::json!(names));
+        assert_eq!(<Action as ToSchema>::name(), "Action");
     }
 }
