@@ -180,6 +180,12 @@ async fn forward_inner(
     {
         sink.project_created(owner, &project, user).await;
     }
+    if let (Some(sink), Rule::Require(Action::ProjectDelete), Some(owner), Some(project)) =
+        (state.audit(), resolved.route.rule, resolved.owner, resolved.project)
+        && response.status().is_success()
+    {
+        sink.project_deleted(owner, project).await;
+    }
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     Ok(Response::from_parts(parts, body))

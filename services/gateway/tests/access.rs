@@ -324,4 +324,15 @@ async fn mutating_requests_are_audited_and_creators_administer_their_projects() 
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = h.call(Method::DELETE, "/api/v1/acme/theirs", Some(&admin), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // Deleted, the project's grants are gone: a project created again under that name by someone
+    // else is not theirs.
+    let mut last = StatusCode::OK;
+    for _ in 0..100 {
+        last = h.call(Method::DELETE, "/api/v1/acme/made", Some(&admin), None).await.0;
+        if last == StatusCode::FORBIDDEN {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(last, StatusCode::FORBIDDEN, "the creator's grant outlived the project");
 }

@@ -23,6 +23,9 @@ pub const AUDIT_PATH: &str = "/internal/v1/audit";
 /// administers it.
 pub const PROJECT_CREATED_PATH: &str = "/internal/v1/projects/created";
 
+/// Where the gateway says a project was deleted ([`ProjectRef`]), so the grants naming it go.
+pub const PROJECT_DELETED_PATH: &str = "/internal/v1/projects/deleted";
+
 /// The header that carries auth's `internal_token` on the internal paths.
 pub const INTERNAL_TOKEN_HEADER: &str = "x-myelin-internal-token";
 
@@ -53,6 +56,13 @@ pub struct ProjectCreated {
     pub owner: String,
     pub project: String,
     pub user: String,
+}
+
+/// `POST` [`PROJECT_DELETED_PATH`]: `owner/project` is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ProjectRef {
+    pub owner: String,
+    pub project: String,
 }
 
 /// What changed, published by auth after a successful change, read by every decision cache.

@@ -1,11 +1,12 @@
 //! What the gateway tells auth after forwarding a request: the audit records of mutating requests
 //! (`POST /internal/v1/audit`) and that a user created a project (`POST
 //! /internal/v1/projects/created`: the creator administers it, as an org admin administers the
-//! projects they create). Internal routes: `x-myelin-internal-token` when configured.
+//! projects they create) or deleted one (`POST /internal/v1/projects/deleted`: the grants naming
+//! it go). Internal routes: `x-myelin-internal-token` when configured.
 
 use axum::extract::State;
 use http::{HeaderMap, StatusCode};
-use myelin_contracts::auth::{AuditRecord, ProjectCreated};
+use myelin_contracts::auth::{AuditRecord, ProjectCreated, ProjectRef};
 
 use super::authorize::check_internal;
 use super::openapi::ErrorBody;
@@ -77,6 +78,35 @@ pub async fn project_created(
     crate::invalidation::publish(
         &state.coord,
         &crate::invalidation::Invalidation::Org { org: created.owner },
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Forgets the grants naming a deleted project.
+#[utoipa::path(
+    post, path = "/internal/v1/projects/deleted", tag = "internal", operation_id = "ProjectDeleted",
+    security((), ("internal_token" = [])), request_body = ProjectRef,
+    responses(
+        (status = 204, description = "Forgotten"),
+        (status = 400, body = ErrorBody, description = "`auth.invalid_body`"),
+        (status = 403, body = ErrorBody, description = "`auth.forbidden`: wrong `x-myelin-internal-token`"),
+        (status = 404, body = ErrorBody, description = "`auth.org_not_found`"),
+    )
+)]
+pub async fn project_deleted(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Body(deleted): Body<ProjectRef>,
+) -> Result<StatusCode, Error> {
+    check_internal(&state, &headers)?;
+    let org = orgs::by_name(&state.store, &deleted.owner)
+        .await?
+        .ok_or_else(|| Error::not_found("org", &deleted.owner))?;
+    projects::forget(&state.store, org.id, &deleted.project).await?;
+    crate::invalidation::publish(
+        &state.coord,
+        &crate::invalidation::Invalidation::Org { org: deleted.owner },
     )
     .await;
     Ok(StatusCode::NO_CONTENT)

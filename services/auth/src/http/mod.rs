@@ -116,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .route("/internal/v1/authorize", post(authorize::decide))
         .route("/internal/v1/audit", post(internal::record_audit))
         .route("/internal/v1/projects/created", post(internal::project_created))
+        .route("/internal/v1/projects/deleted", post(internal::project_deleted))
         .route("/internal/openapi.json", get(openapi::openapi))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

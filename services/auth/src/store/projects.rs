@@ -8,7 +8,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 
-use super::entities::{project_member, user};
+use super::entities::{project_grant, project_member, team, user};
 use super::{Store, now, users};
 use crate::domain::rbac::{ProjectMembership, TeamRole};
 use crate::error::Error;
@@ -96,4 +96,30 @@ pub async fn memberships(store: &Store, org_id: i64, user_id: i64) -> Result<Vec
 fn parse_role(text: &str) -> Result<TeamRole, Error> {
     text.parse()
         .map_err(|_| Error::Corrupt(format!("unknown project role `{text}`")))
+}
+
+/// Forgets every grant naming `project` in the org (its direct members and the teams it was granted
+/// to), in one transaction: a project deleted and created again starts with no grants.
+pub async fn forget(store: &Store, org_id: i64, project: &str) -> Result<(), Error> {
+    use sea_orm::TransactionTrait;
+    let txn = store.db().begin().await?;
+    project_member::Entity::delete_many()
+        .filter(project_member::Column::OrgId.eq(org_id))
+        .filter(project_member::Column::Project.eq(project))
+        .exec(&txn)
+        .await?;
+    let teams: Vec<i64> = team::Entity::find()
+        .filter(team::Column::OrgId.eq(org_id))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    project_grant::Entity::delete_many()
+        .filter(project_grant::Column::Project.eq(project))
+        .filter(project_grant::Column::TeamId.is_in(teams))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
 }

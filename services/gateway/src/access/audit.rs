@@ -9,14 +9,18 @@
 //! the records, so nothing disappears silently. The sender drains the queue before shutdown.
 //!
 //! Also here: after a user creates a project, auth is told (`POST /internal/v1/projects/created`)
-//! so the creator administers it.
+//! so the creator administers it; after a project is deleted (`.../projects/deleted`), so the
+//! grants naming it go.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use http::{HeaderValue, Request, header};
-use myelin_contracts::auth::{AUDIT_PATH, AuditRecord, INTERNAL_TOKEN_HEADER, PROJECT_CREATED_PATH, ProjectCreated};
+use myelin_contracts::auth::{
+    AUDIT_PATH, AuditRecord, INTERNAL_TOKEN_HEADER, PROJECT_CREATED_PATH, PROJECT_DELETED_PATH, ProjectCreated,
+    ProjectRef,
+};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -81,6 +85,17 @@ impl AuditSink {
         };
         if let Err(err) = self.poster.post(PROJECT_CREATED_PATH, &body).await {
             tracing::error!(error = %err, ?body, "cannot tell auth who created a project");
+        }
+    }
+
+    /// Tells auth `owner/project` was deleted, so no grant outlives it (a failure is logged).
+    pub async fn project_deleted(&self, owner: &str, project: &str) {
+        let body = ProjectRef {
+            owner: owner.to_owned(),
+            project: project.to_owned(),
+        };
+        if let Err(err) = self.poster.post(PROJECT_DELETED_PATH, &body).await {
+            tracing::error!(error = %err, ?body, "cannot tell auth a project was deleted");
         }
     }
 }
