@@ -68,6 +68,8 @@ const seg = encodeURIComponent;
 export const paths = {
   projects: (owner) => `/api/v1/${seg(owner)}/projects/list`,
   runs: (owner, project) => `/api/v1/${seg(owner)}/${seg(project)}/runs`,
+  /** Saved views of a project (Polyaxon's project searches). */
+  views: (owner, project) => `/api/v1/${seg(owner)}/${seg(project)}/searches`,
   run: (owner, project, uuid) => `/api/v1/${seg(owner)}/${seg(project)}/runs/${seg(uuid)}`,
   /** `/streams/v1/polyaxon/{owner}/{project}/runs/{uuid}` (metric reads, logs, artifacts). */
   streams: (owner, project, uuid) => `/streams/v1/polyaxon/${seg(owner)}/${seg(project)}/runs/${seg(uuid)}`,

@@ -5,7 +5,9 @@
 //! its last line), then the test opens the projects and runs pages, searches with PQL (and sees the
 //! server's error inline for a bad query), sorts by a metric column, opens a run (timeline, chart
 //! canvas, zoom that asks for a finer sample, CSV preview), watches a log line arrive live over SSE
-//! while the run's status turns to succeeded without a reload, and compares two runs.
+//! while the run's status turns to succeeded without a reload, and compares two runs. It also saves
+//! a view (PQL query, columns) and opens it again from its shareable URL, and sees the Vega-Lite and
+//! Plotly figures a run logged as traceml `chart` events drawn on the run's Charts tab.
 //!
 //! Authentication: the server gets `MYELIN_ADMIN_PASSWORD`; when `POST /api/v1/auth/token` gives a
 //! token, seeding uses it and the browser signs in through the app's form; a server without
@@ -184,6 +186,7 @@ async fn seed(api: &Api, dir: &Path) -> anyhow::Result<Seeded> {
         .collect();
     api.post(&format!("{}/{dense}/events", api.runs()), json!({ "metrics": metrics }))
         .await?;
+    log_charts(api, &trials[0].uuid).await.context("chart events")?;
     let csv = multipart("table.csv", CSV);
     api.send(
         api.request(
@@ -255,6 +258,141 @@ async fn seed_trial(api: &Api, i: usize) -> anyhow::Result<Trial> {
     })
 }
 
+/// Logs what traceml's `log_chart` sends for an altair (Vega-Lite) figure — with a `calculate`
+/// expression, which Vega evaluates through its CSP-safe interpreter — and for a Plotly figure
+/// (two versions of it, steps 1 and 2).
+async fn log_charts(api: &Api, uuid: &str) -> anyhow::Result<()> {
+    let vega_lite = json!({
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "data": { "values": [{ "epoch": 1, "loss": 0.9 }, { "epoch": 2, "loss": 0.5 }, { "epoch": 3, "loss": 0.3 }] },
+        "transform": [{ "calculate": "datum.loss * 100", "as": "percent" }],
+        "mark": "bar",
+        "encoding": {
+            "x": { "field": "epoch", "type": "ordinal" },
+            "y": { "field": "percent", "type": "quantitative" },
+        },
+    });
+    let plotly = |scale: f64| {
+        json!({
+            "data": [{ "type": "scatter", "mode": "lines+markers", "x": [1, 2, 3], "y": [0.9 * scale, 0.5 * scale, 0.3 * scale], "name": "loss" }],
+            "layout": { "title": { "text": "loss by epoch" }, "width": 420, "height": 300 },
+        })
+    };
+    let events = json!([
+        { "kind": "chart", "name": "loss-bars", "step": 3, "data": { "kind": "vega", "figure": vega_lite } },
+        { "kind": "chart", "name": "loss-plotly", "step": 1, "data": { "kind": "plotly", "figure": plotly(2.0) } },
+        { "kind": "chart", "name": "loss-plotly", "step": 2, "data": { "kind": "plotly", "figure": plotly(1.0) } },
+    ]);
+    api.post(&format!("{}/{uuid}/events", api.runs()), json!({ "events": events }))
+        .await
+        .map(drop)
+}
+
+/// Saves the searched table as a view, then opens its shareable URL in a fresh page load: the
+/// query comes back from the tracker and filters the table again.
+async fn saved_view(b: &Browser, api: &Api, seeded: &Seeded) -> anyhow::Result<()> {
+    let query = "inputs.optimizer:adam";
+    let expected = seeded.trials.iter().filter(|t| t.adam).count();
+    b.goto(&api.page("/runs?query=inputs.optimizer%3Aadam&cols=inputs.lr,metrics.loss.min"))
+        .await?;
+    wait_count(b, expected).await?;
+    b.client()
+        .find(Locator::Css("#views-menu summary"))
+        .await?
+        .click()
+        .await?;
+    b.wait_text("#saved-views", "None yet", WAIT).await?;
+    let name = format!("adam runs {}", unique_suffix());
+    b.client()
+        .find(Locator::Css("#view-name"))
+        .await?
+        .send_keys(&name)
+        .await?;
+    b.client()
+        .find(Locator::Css("#save-view-button"))
+        .await?
+        .click()
+        .await?;
+    let url = b.wait_url("name the saved view", WAIT, |u| u.contains("view=")).await?;
+    let uuid = url
+        .split("view=")
+        .nth(1)
+        .and_then(|rest| rest.split('&').next())
+        .context("no view uuid in the URL")?
+        .to_owned();
+    b.wait_text(&format!("#saved-views li[data-uuid=\"{uuid}\"]"), &name, WAIT)
+        .await?;
+    let stored = api
+        .send(api.request(Method::GET, &format!("/api/v1/default/{}/searches/{uuid}", api.project)))
+        .await?;
+    ensure!(stored["name"] == json!(name), "stored view: {stored}");
+    ensure!(stored["spec"]["query"] == json!(query), "stored view: {stored}");
+    ensure!(
+        stored["spec"]["columns"] == json!("inputs.lr,metrics.loss.min"),
+        "stored view: {stored}"
+    );
+
+    b.goto(&api.page("/runs")).await?;
+    wait_count(b, TRIALS + 2).await?;
+    b.goto(&api.page(&format!("/runs?view={uuid}"))).await?;
+    b.wait_url("apply the view", WAIT, |u| u.contains("query=") && u.contains("view="))
+        .await?;
+    wait_count(b, expected).await?;
+    let shown = b.eval("return document.querySelector('#pql').value", vec![]).await?;
+    ensure!(shown == json!(query), "the search box shows {shown}");
+    b.wait_for("th[data-col=\"metrics.loss.min\"]", WAIT).await?;
+    b.wait_for(&format!("#saved-views li.active[data-uuid=\"{uuid}\"]"), WAIT)
+        .await?;
+    Ok(())
+}
+
+/// The run page's Charts tab draws both logged figures (an `svg` each) and switches the Plotly
+/// one to its earlier step.
+async fn logged_charts(b: &Browser, api: &Api, seeded: &Seeded) -> anyhow::Result<()> {
+    let uuid = &seeded.trials[0].uuid;
+    b.goto(&api.page(&format!("/runs/{uuid}"))).await?;
+    b.wait_for("#tab-charts", WAIT).await?;
+    // Record Content-Security-Policy violations, then open the tab in the same document.
+    b.eval(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation', \
+         (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`)); \
+         history.pushState(null, '', location.pathname + '?tab=charts'); \
+         dispatchEvent(new PopStateEvent('popstate')); return true",
+        vec![],
+    )
+    .await?;
+    b.wait_for("#tab-charts[aria-selected=\"true\"]", WAIT).await?;
+    let vega = "figure.logged-chart[data-name=\"loss-bars\"][data-kind=\"vega\"][data-rendered=\"true\"]";
+    b.wait_for(&format!("{vega} svg"), WAIT).await?;
+    let bars = b
+        .eval(
+            &format!("return document.querySelectorAll('{vega} svg .mark-rect path').length"),
+            vec![],
+        )
+        .await?;
+    ensure!(bars == json!(3), "{bars} Vega-Lite bars drawn, 3 expected");
+    let plotly = "figure.logged-chart[data-name=\"loss-plotly\"][data-kind=\"plotly\"][data-rendered=\"true\"]";
+    b.wait_for(&format!("{plotly} svg.main-svg"), WAIT).await?;
+    b.wait_text(plotly, "2 versions", WAIT).await?;
+    let points = b
+        .eval(
+            &format!("return document.querySelectorAll('{plotly} .scatterlayer .point').length"),
+            vec![],
+        )
+        .await?;
+    ensure!(points == json!(3), "{points} Plotly points drawn, 3 expected");
+    let errors = b
+        .eval(
+            "return document.querySelectorAll('figure.logged-chart[data-error]').length",
+            vec![],
+        )
+        .await?;
+    ensure!(errors == json!(0), "{errors} charts failed to draw");
+    let violations = b.eval("return window.__csp", vec![]).await?;
+    ensure!(violations == json!([]), "CSP violations while drawing: {violations}");
+    Ok(())
+}
+
 const BOUNDARY: &str = "myelin-e2e-boundary-7d1c";
 
 fn multipart(file_name: &str, content: &str) -> String {
@@ -267,8 +405,10 @@ fn multipart(file_name: &str, content: &str) -> String {
 async fn scenario(b: &Browser, api: &Api, seeded: &Seeded) -> anyhow::Result<()> {
     projects_page(b, api).await.context("projects page")?;
     search(b, api, seeded).await.context("PQL search")?;
+    saved_view(b, api, seeded).await.context("saved view")?;
     sort_by_metric(b, api, seeded).await.context("sort by a metric")?;
     run_page(b, seeded).await.context("run page")?;
+    logged_charts(b, api, seeded).await.context("logged charts")?;
     zoom(b, api, seeded).await.context("chart zoom")?;
     live_logs(b, api, seeded).await.context("live logs")?;
     compare(b, api, seeded).await.context("compare")?;

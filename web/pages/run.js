@@ -1,17 +1,18 @@
 // `/ui/{owner}/{project}/runs/{uuid}`: one run. A header with its live status and duration, and tabs
 // (`?tab=`): overview (status timeline, inputs/outputs, details, lineage, children), metrics (uPlot
-// charts fed by the server's downsampling), logs (live SSE tail), artifacts (`&path=` directory,
+// charts fed by the server's downsampling), charts (the Vega-Lite/Plotly figures it logged), logs (live SSE tail), artifacts (`&path=` directory,
 // `&file=` preview) and spec (the Polyaxonfile and the compiled operation). Until the run is done its
 // document and statuses are polled every 2 s and its metrics every 5 s.
 
 import { aborted, call, metricSeries, paths } from '../api.js';
 import { artifactsView } from '../components/artifacts.js';
 import { BASE_SAMPLE, MetricChart } from '../components/chart.js';
+import { figuresView } from '../components/figures.js';
 import { logsView } from '../components/logs.js';
 import { overview } from '../components/overview.js';
 import { DONE, fmtDuration, fmtValue, h, replace, runDuration, runLabel, statusBadge } from '../dom.js';
 
-const TABS = [['overview', 'Overview'], ['metrics', 'Metrics'], ['logs', 'Logs'], ['artifacts', 'Artifacts'], ['spec', 'Spec']];
+const TABS = [['overview', 'Overview'], ['metrics', 'Metrics'], ['charts', 'Charts'], ['logs', 'Logs'], ['artifacts', 'Artifacts'], ['spec', 'Spec']];
 
 export function mount(root, ctx) {
   const { owner, project, uuid, signal } = ctx;
@@ -26,6 +27,7 @@ export function mount(root, ctx) {
   let run = null;
   let refreshOverview = null;
   let metrics = null;
+  let figures = null;
   const shown = new Set();
   const timers = [];
   let query = ctx.query;
@@ -82,6 +84,8 @@ export function mount(root, ctx) {
     } else if (tab === 'metrics') {
       metrics = metricsPanel(panels.metrics, { owner, project, uuid, signal });
       metrics.refresh();
+    } else if (tab === 'charts') {
+      figures = figuresView(panels.charts, { owner, project, uuid, signal });
     } else if (tab === 'logs') {
       logsView(panels.logs, { owner, project, uuid, signal });
     } else if (tab === 'spec') {
@@ -129,6 +133,7 @@ export function mount(root, ctx) {
     unmount: () => {
       timers.forEach(clearTimeout);
       if (metrics) metrics.destroy();
+      if (figures) figures.destroy();
     },
   };
 }

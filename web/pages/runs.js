@@ -1,5 +1,6 @@
 // `/ui/{owner}/{project}/runs`: the runs table. Its state is the URL (`query` PQL, `sort`, `offset`,
-// `limit`, `cols`), so every view can be shared. The server filters, sorts, pages and counts
+// `limit`, `cols`), so every view can be shared; `?view=<uuid>` alone opens a saved view (its spec
+// becomes those parameters, `view` stays to mark it) and the "Views" menu saves the current one. The server filters, sorts, pages and counts
 // (`GET .../runs?query=&sort=&limit=&offset=`); a 400 (bad PQL or sort) shows the server's message
 // inline. Metric columns read each listed run's summaries (cached once the run is done). The page
 // refreshes itself every 5 s while visible (new runs, statuses, durations, metrics).
@@ -7,6 +8,7 @@
 import { aborted, call, paths } from '../api.js';
 import { navigate } from '../app.js';
 import { FIXED, column, defaultColumns, nextSort, sortMark } from '../components/columns.js';
+import { stateOfSpec, viewsMenu } from '../components/views.js';
 import { DONE, h, mapLimit, replace } from '../dom.js';
 
 const LIMITS = [20, 50, 100, 200];
@@ -21,8 +23,12 @@ function parse(q) {
     offset: Math.max(0, Number(q.get('offset')) || 0),
     limit: LIMITS.includes(limit) ? limit : 50,
     cols: q.has('cols') ? q.get('cols').split(',').filter(Boolean) : null,
+    view: q.get('view') || null,
   };
 }
+
+/** True when the URL names a saved view and nothing else: the view's spec is to be loaded. */
+const viewOnly = (q) => q.has('view') && ['query', 'sort', 'offset', 'limit', 'cols'].every((k) => !q.has(k));
 
 export function mount(root, ctx) {
   const { owner, project, signal } = ctx;
@@ -50,12 +56,13 @@ export function mount(root, ctx) {
   const picker = h('details', { class: 'columns-picker', id: 'columns-picker' }, h('summary', { text: 'Columns' }), pickerBody);
   const compare = h('button', { id: 'compare-selected', disabled: true, onclick: () => navigate(`${base}/compare?uuids=${[...selected].join(',')}`) });
   const pager = h('span', { class: 'pager', id: 'pager' });
+  const viewsSlot = h('span', { class: 'views-slot' });
   const thead = h('thead');
   const tbody = h('tbody');
   const table = h('table', { class: 'grid runs-table', id: 'runs-table' }, thead, tbody);
   root.append(h('section', { class: 'runs' },
     h('h1', { text: `${project}` }), form, error,
-    h('div', { class: 'toolbar' }, count, picker, compare, pager),
+    h('div', { class: 'toolbar' }, count, picker, viewsSlot, compare, pager),
     h('div', { class: 'table-scroll' }, table)));
 
   const urlOf = (s) => {
@@ -65,10 +72,46 @@ export function mount(root, ctx) {
     if (s.offset) q.set('offset', String(s.offset));
     if (s.limit !== 50) q.set('limit', String(s.limit));
     if (s.cols) q.set('cols', s.cols.join(','));
+    if (s.view) q.set('view', s.view);
     const text = q.toString();
     return `${base}/runs${text ? `?${text}` : ''}`;
   };
-  const go = (next) => navigate(urlOf(next));
+  // A change of the table leaves the saved view it came from.
+  const go = (next) => navigate(urlOf({ ...next, view: null }));
+  const views = viewsMenu(viewsSlot, {
+    owner, project, signal,
+    current: () => state,
+    href: (uuid) => `${base}/runs?view=${encodeURIComponent(uuid)}`,
+    saved: (view) => navigate(urlOf({ ...state, view: view.uuid })),
+  });
+
+  // The view whose spec was just written into the URL (a spec of defaults leaves only `view=`).
+  let resolved = null;
+
+  /** Shows the URL's state; a URL naming only a view is first rewritten with the view's spec. */
+  async function apply(q) {
+    state = parse(q);
+    views.refresh(state.view);
+    const fresh = resolved !== null && resolved === state.view;
+    resolved = null;
+    if (!viewOnly(q) || fresh) {
+      input.value = state.query;
+      load();
+      return;
+    }
+    try {
+      const view = await call(`${paths.views(owner, project)}/${encodeURIComponent(state.view)}`, { signal });
+      const next = { ...stateOfSpec(view.spec, { defaultSort: DEFAULT_SORT, limits: LIMITS }), view: view.uuid };
+      ctx.title(`${view.name} · ${project} runs`);
+      resolved = view.uuid;
+      navigate(urlOf(next), { replace: true });
+    } catch (err) {
+      if (aborted(err)) return;
+      replace(error, h('strong', { text: 'Cannot open the view: ' }), err.message);
+      error.dataset.code = err.code || '';
+      error.hidden = false;
+    }
+  }
 
   async function loadSummaries(runs) {
     const todo = runs.filter((r) => !(summaries.get(r.uuid) && summaries.get(r.uuid).done));
@@ -198,9 +241,9 @@ export function mount(root, ctx) {
         : h('p', { class: 'muted', text: 'none' }));
   }
 
-  load();
+  apply(ctx.query);
   return {
-    update: (q) => { state = parse(q); input.value = state.query; load(); },
+    update: apply,
     unmount: () => clearTimeout(timer),
   };
 }

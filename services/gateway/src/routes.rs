@@ -169,6 +169,31 @@ pub const ROUTES: &[Route] = &[
     route("POST", run!("/restart"), TRACKER, need(Action::RunRestart)),
     route("POST", run!("/copy"), TRACKER, need(Action::RunRestart)),
     route("POST", run!("/resume"), TRACKER, need(Action::RunRestart)),
+    // Saved views of a project (Polyaxon's project searches): members save, viewers read.
+    route(
+        "GET",
+        "/api/v1/{owner}/{project}/searches",
+        TRACKER,
+        need(Action::ProjectView),
+    ),
+    route(
+        "POST",
+        "/api/v1/{owner}/{project}/searches",
+        TRACKER,
+        need(Action::RunCreate),
+    ),
+    route(
+        "GET",
+        "/api/v1/{owner}/{project}/searches/{uuid}",
+        TRACKER,
+        need(Action::ProjectView),
+    ),
+    route(
+        "PATCH|PUT|DELETE",
+        "/api/v1/{owner}/{project}/searches/{uuid}",
+        TRACKER,
+        need(Action::RunCreate),
+    ),
     // Tracking data and lineage.
     route("POST", run!("/events"), TRACKER, need(Action::RunUpdate)),
     route("GET", run!("/metrics/summary"), TRACKER, need(Action::RunView)),

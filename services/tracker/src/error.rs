@@ -69,6 +69,9 @@ pub enum Error {
     /// An `Idempotency-Key` header that is empty, too long or not visible ASCII.
     #[error("the Idempotency-Key header must be 1 to 128 visible ASCII characters")]
     InvalidIdempotencyKey,
+    /// No saved view with this uuid in this project.
+    #[error("view `{0}` does not exist in this project")]
+    ViewNotFound(String),
     /// No lineage artifact with this name on the run.
     #[error("the run has no lineage artifact named `{0}`")]
     ArtifactNotFound(String),
@@ -153,6 +156,9 @@ impl From<Error> for ApiError {
             }
             Error::InvalidIdempotencyKey => ApiError::bad_request("tracker.invalid_idempotency_key", message)
                 .with_details(json!({ "field": "Idempotency-Key" })),
+            Error::ViewNotFound(uuid) => {
+                ApiError::not_found("tracker.view_not_found", message).with_details(json!({ "uuid": uuid }))
+            }
             Error::ArtifactNotFound(name) => {
                 ApiError::not_found("tracker.artifact_not_found", message).with_details(json!({ "name": name }))
             }

@@ -111,8 +111,8 @@ async fn migration_moves_points_both_ways(backend: Backend) {
         .unwrap();
     assert_eq!(loss["data"]["step"].as_array().unwrap().len(), 25_000);
 
-    // Back past m0005 (batch keys) and m0004 (chunks).
-    Migrator::down(&t.db, Some(2)).await.unwrap();
+    // Back past m0006 (views), m0005 (batch keys) and m0004 (chunks).
+    Migrator::down(&t.db, Some(3)).await.unwrap();
     let count = Query::select()
         .expr(Func::count(Expr::col(Alias::new("id"))))
         .from(Alias::new("run_metrics"))

@@ -63,6 +63,16 @@ pub enum Db {
 }
 
 pub async fn harness(store: Store, db: Db, ttl: Duration) -> Harness {
+    harness_with(store, db, ttl, echo_tracker()).await
+}
+
+/// The echo upstream standing in for the tracker.
+pub fn echo_tracker() -> Router {
+    Router::new().fallback(super::echo).with_state("tracker".to_owned())
+}
+
+/// [`harness`] with another tracker upstream.
+pub async fn harness_with(store: Store, db: Db, ttl: Duration, tracker: Router) -> Harness {
     myelin_common::install_crypto_provider();
     let coord = coord(store).await;
     let (db, guard): (_, Box<dyn std::any::Any + Send>) = match db {
@@ -116,7 +126,7 @@ pub async fn harness(store: Store, db: Db, ttl: Duration) -> Harness {
     let app = App::build(
         settings,
         Deps {
-            tracker: Upstream::InProcess(Router::new().fallback(super::echo).with_state("tracker".to_owned())),
+            tracker: Upstream::InProcess(tracker),
             logs: Upstream::InProcess(Router::new().fallback(super::echo).with_state("logs".to_owned())),
             auth: Some(AuthDeps {
                 upstream: Upstream::InProcess(auth_router),

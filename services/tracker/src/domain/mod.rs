@@ -10,3 +10,4 @@ pub mod runs;
 pub mod sampling;
 pub mod series;
 pub mod series_json;
+pub mod views;

@@ -8,6 +8,7 @@ pub mod lineage;
 pub mod projects;
 pub mod runs;
 pub mod statuses;
+pub mod views;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -51,6 +52,17 @@ pub fn router(state: AppState) -> Router {
                 .delete(projects::delete),
         )
         .route("/api/v1/{owner}/{project}/runs", get(runs::list).post(runs::create))
+        .route(
+            "/api/v1/{owner}/{project}/searches",
+            get(views::list).post(views::create),
+        )
+        .route(
+            "/api/v1/{owner}/{project}/searches/{uuid}",
+            get(views::get)
+                .patch(views::patch)
+                .put(views::patch)
+                .delete(views::delete),
+        )
         .route(
             run,
             get(runs::get).patch(runs::patch).put(runs::patch).delete(runs::delete),
@@ -128,6 +140,11 @@ pub fn router(state: AppState) -> Router {
         lineage::upstream,
         lineage::downstream,
         lineage::clones,
+        views::create,
+        views::list,
+        views::get,
+        views::patch,
+        views::delete,
         health::healthz,
         health::readyz,
     ),

@@ -17,6 +17,7 @@ pub mod run_query;
 pub mod run_search;
 pub mod runs;
 pub mod summaries;
+pub mod views;
 
 use std::sync::Arc;
 

@@ -9,3 +9,4 @@ pub mod run_event;
 pub mod run_lineage;
 pub mod run_metric_chunk;
 pub mod run_metric_summary;
+pub mod view;

@@ -6,6 +6,7 @@ mod m0002_attempts;
 mod m0003_tracking;
 mod m0004_chunks_and_search;
 mod m0005_batch_keys;
+mod m0006_views;
 
 use sea_orm_migration::prelude::*;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_tracking::Migration),
             Box::new(m0004_chunks_and_search::Migration),
             Box::new(m0005_batch_keys::Migration),
+            Box::new(m0006_views::Migration),
         ]
     }
 
