@@ -15,6 +15,7 @@
 //! - [`events`]: bus envelope, exchange name, routing keys and typed payloads.
 //! - [`execution`]: dispatched runs, status reports, run queues and log stream keys.
 //! - [`tracking`]: metric/event ingestion and reads, collected series, summaries, lineage.
+//! - [`view`]: saved run views (`V1Search`).
 //! - [`installation`]: `V1Installation`, `V1Compatibility`, `V1Version`.
 
 pub mod artifacts;
@@ -30,6 +31,7 @@ pub mod project;
 pub mod run;
 pub mod status;
 pub mod tracking;
+pub mod view;
 
 pub use events::Envelope;
 pub use ids::{ProjectUuid, RunUuid};
