@@ -73,6 +73,8 @@ export const paths = {
   run: (owner, project, uuid) => `/api/v1/${seg(owner)}/${seg(project)}/runs/${seg(uuid)}`,
   /** `/streams/v1/polyaxon/{owner}/{project}/runs/{uuid}` (metric reads, logs, artifacts). */
   streams: (owner, project, uuid) => `/streams/v1/polyaxon/${seg(owner)}/${seg(project)}/runs/${seg(uuid)}`,
+  /** Server-Sent Events `run` `{uuid, status, updated_at}` for every run created or changed. */
+  changes: (owner, project) => `/streams/v1/polyaxon/${seg(owner)}/${seg(project)}/runs/changes`,
 };
 
 /** True for the error of an aborted request (a page was left): nothing to show. */

@@ -5,7 +5,7 @@
 import { authHeaders, requireLogin } from './auth.js';
 
 /**
- * Follows `path` until `onEvent` returns `'stop'` or `signal` aborts. `onEvent({event, data, id})`;
+ * Follows `path` until `onEvent` returns (or resolves to) `'stop'` or `signal` aborts. `onEvent({event, data, id})`;
  * `onState(text)` reports `connecting`, `live`, `reconnecting` or an error message.
  */
 export async function follow(path, { onEvent, onState = () => {}, signal }) {
@@ -65,7 +65,7 @@ async function read(body, dispatch) {
     for (const line of lines) {
       if (line === '') {
         if (event.data.length) {
-          const stop = dispatch({ event: event.event, data: event.data.join('\n'), id: event.id });
+          const stop = await dispatch({ event: event.event, data: event.data.join('\n'), id: event.id });
           if (stop === 'stop') {
             reader.cancel().catch(() => {});
             return 'stop';

@@ -1,10 +1,12 @@
 // `/ui/{owner}/{project}/runs/{uuid}`: one run. A header with its live status and duration, and tabs
 // (`?tab=`): overview (status timeline, inputs/outputs, details, lineage, children), metrics (uPlot
 // charts fed by the server's downsampling), charts (the Vega-Lite/Plotly figures it logged), logs (live SSE tail), artifacts (`&path=` directory,
-// `&file=` preview) and spec (the Polyaxonfile and the compiled operation). Until the run is done its
-// document and statuses are polled every 2 s and its metrics every 5 s.
+// `&file=` preview) and spec (the Polyaxonfile and the compiled operation). Until the run is done, its
+// status changes arrive over Server-Sent Events (`.../runs/changes?uuids=`), each reloading its
+// document and statuses; its duration ticks every second and its metrics refresh every 5 s.
 
 import { aborted, call, metricSeries, paths } from '../api.js';
+import { follow } from '../sse.js';
 import { artifactsView } from '../components/artifacts.js';
 import { BASE_SAMPLE, MetricChart } from '../components/chart.js';
 import { figuresView } from '../components/figures.js';
@@ -124,7 +126,19 @@ export function mount(root, ctx) {
   poll().then((ok) => {
     if (!ok) return;
     show(query);
-    loop(2000, poll);
+    if (DONE.has(run.status)) return;
+    follow(`${paths.changes(owner, project)}?uuids=${encodeURIComponent(uuid)}`, {
+      signal,
+      onEvent: async ({ event }) => {
+        if (event !== 'run') return undefined;
+        await poll();
+        return DONE.has(run.status) ? 'stop' : undefined;
+      },
+    });
+    loop(1000, () => {
+      const el = document.getElementById('run-duration');
+      if (el) el.textContent = fmtDuration(runDuration(run));
+    });
     loop(5000, () => (metrics ? metrics.refresh() : null));
   });
 

@@ -2,10 +2,12 @@
 // `limit`, `cols`), so every view can be shared; `?view=<uuid>` alone opens a saved view (its spec
 // becomes those parameters, `view` stays to mark it) and the "Views" menu saves the current one. The server filters, sorts, pages and counts
 // (`GET .../runs?query=&sort=&limit=&offset=`); a 400 (bad PQL or sort) shows the server's message
-// inline. Metric columns read each listed run's summaries (cached once the run is done). The page
-// refreshes itself every 5 s while visible (new runs, statuses, durations, metrics).
+// inline. Metric columns read each listed run's summaries (cached once the run is done). New runs and
+// status changes arrive live over Server-Sent Events (`.../runs/changes`) and reload the page;
+// durations and metrics of running runs refresh every 30 s while visible.
 
 import { aborted, call, paths } from '../api.js';
+import { follow } from '../sse.js';
 import { navigate } from '../app.js';
 import { FIXED, column, defaultColumns, nextSort, sortMark } from '../components/columns.js';
 import { stateOfSpec, viewsMenu } from '../components/views.js';
@@ -13,7 +15,9 @@ import { DONE, h, mapLimit, replace } from '../dom.js';
 
 const LIMITS = [20, 50, 100, 200];
 const DEFAULT_SORT = '-created_at';
-const REFRESH_MS = 5000;
+const REFRESH_MS = 30000;
+/** A burst of changes reloads the table once. */
+const CHANGE_DEBOUNCE_MS = 250;
 
 function parse(q) {
   const limit = Number(q.get('limit'));
@@ -112,6 +116,19 @@ export function mount(root, ctx) {
       error.hidden = false;
     }
   }
+
+  // Live: every change of the project's runs reloads the current page (once per burst).
+  let pending = null;
+  follow(paths.changes(owner, project), {
+    signal,
+    onEvent: ({ event }) => {
+      if (event !== 'run' || pending) return;
+      pending = setTimeout(() => {
+        pending = null;
+        if (!signal.aborted) load();
+      }, CHANGE_DEBOUNCE_MS);
+    },
+  });
 
   async function loadSummaries(runs) {
     const todo = runs.filter((r) => !(summaries.get(r.uuid) && summaries.get(r.uuid).done));

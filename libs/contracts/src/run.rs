@@ -322,3 +322,13 @@ mod tests {
         assert!(c.content.is_none());
     }
 }
+
+/// One event of a project's run-changes stream
+/// (`GET /streams/v1/{namespace}/{owner}/{project}/runs/changes`, Server-Sent Events `run`): a run
+/// was created or changed (status, name, tags...), as of `updated_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RunChange {
+    pub uuid: RunUuid,
+    pub status: Statuses,
+    pub updated_at: DateTime<Utc>,
+}

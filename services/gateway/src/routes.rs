@@ -199,6 +199,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", run!("/metrics/summary"), TRACKER, need(Action::RunView)),
     route("GET", stream!("{uuid}/events/{kind}"), TRACKER, need(Action::RunView)),
     route("GET", stream!("multi/events/{kind}"), TRACKER, need(Action::RunView)),
+    route("GET", stream!("changes"), TRACKER, need(Action::RunView)),
     route("GET", run!("/lineage/artifacts"), TRACKER, need(Action::RunView)),
     route("POST", run!("/lineage/artifacts"), TRACKER, need(Action::RunUpdate)),
     route("GET", run!("/lineage/artifacts/names"), TRACKER, need(Action::RunView)),

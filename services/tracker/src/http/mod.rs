@@ -2,6 +2,7 @@
 //! OpenAPI document at `/internal/openapi.json`. Handlers are thin: extract → store → answer.
 
 pub mod actions;
+pub mod changes;
 pub mod events;
 pub mod health;
 pub mod lineage;
@@ -83,6 +84,10 @@ pub fn router(state: AppState) -> Router {
             get(events::read),
         )
         .route(
+            "/streams/v1/{namespace}/{owner}/{project}/runs/changes",
+            get(changes::changes),
+        )
+        .route(
             "/streams/v1/{namespace}/{owner}/{project}/runs/multi/events/{kind}",
             get(events::read_multi),
         )
@@ -133,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         events::summary,
         events::read,
         events::read_multi,
+        changes::changes,
         lineage::create,
         lineage::list,
         lineage::names,
