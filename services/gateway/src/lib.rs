@@ -109,12 +109,7 @@ impl State {
         self.upload_timeout
     }
 
-    /// Whether requests are checked against auth.
-    pub fn access_enforced(&self) -> bool {
-        self.access.is_enforced()
-    }
-
-    /// Where audit records go (with access control on).
+    /// Where audit records go: present exactly when access control is on.
     pub fn audit(&self) -> Option<&access::AuditSink> {
         self.audit.as_ref()
     }

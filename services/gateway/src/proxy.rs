@@ -98,7 +98,7 @@ async fn forward_inner(
     let (mut parts, body) = request.into_parts();
     if let (Rule::Require(action), Some(org)) = (resolved.route.rule, resolved.owner)
         && action.is_mutating()
-        && state.access_enforced()
+        && state.audit().is_some()
     {
         *audited = Some(Audited {
             org: org.to_owned(),

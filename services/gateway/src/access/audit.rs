@@ -15,13 +15,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use http::{HeaderValue, Request, header};
 use myelin_contracts::auth::{
-    AUDIT_PATH, AuditRecord, INTERNAL_TOKEN_HEADER, PROJECT_CREATED_PATH, PROJECT_DELETED_PATH, ProjectCreated,
-    ProjectRef,
+    AUDIT_PATH, AuditRecord, PROJECT_CREATED_PATH, PROJECT_DELETED_PATH, ProjectCreated, ProjectRef,
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -151,15 +148,7 @@ impl Poster {
 
     async fn post<T: serde::Serialize>(&self, path: &str, body: &T) -> Result<(), String> {
         let json = serde_json::to_vec(body).map_err(|e| e.to_string())?;
-        let mut request = Request::post(path)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(json))
-            .map_err(|e| e.to_string())?;
-        if let Some(secret) = &self.internal_token
-            && let Ok(value) = HeaderValue::from_str(secret.expose_secret())
-        {
-            request.headers_mut().insert(INTERNAL_TOKEN_HEADER, value);
-        }
+        let request = super::internal_post(path, json, self.internal_token.as_ref()).map_err(|e| e.to_string())?;
         let response = self.auth.send(request, self.timeout).await.map_err(|e| e.to_string())?;
         if response.status().is_success() {
             Ok(())

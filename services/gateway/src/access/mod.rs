@@ -171,16 +171,12 @@ impl Enforced {
         resource: &ResourceRef,
     ) -> Result<AuthorizeAnswer, ApiError> {
         let body = serde_json::json!({ "token": token, "action": action, "resource": resource });
-        let mut request = Request::post(AUTHORIZE_PATH)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string()))
-            .map_err(|e| unavailable(&e.to_string()))?;
-        if let Some(secret) = &self.internal_token
-            && let Ok(value) = HeaderValue::from_str(secret.expose_secret())
-        {
-            request.headers_mut().insert(INTERNAL_TOKEN_HEADER, value);
-        }
-        myelin_common::telemetry::inject_http_headers(request.headers_mut());
+        let request = internal_post(
+            AUTHORIZE_PATH,
+            body.to_string().into_bytes(),
+            self.internal_token.as_ref(),
+        )
+        .map_err(|e| unavailable(&e.to_string()))?;
         let response = auth.send(request, self.timeout).await?;
         let status = response.status();
         let bytes = Limited::new(response.into_body(), MAX_ANSWER)
@@ -194,6 +190,25 @@ impl Enforced {
         }
         serde_json::from_slice(&bytes).map_err(|e| unavailable(&format!("auth's answer is malformed: {e}")))
     }
+}
+
+/// A `POST` of `json` to one of auth's internal routes, with `x-myelin-internal-token` (when
+/// configured) and the trace context.
+pub fn internal_post(
+    path: &str,
+    json: Vec<u8>,
+    internal_token: Option<&SecretString>,
+) -> Result<Request<Body>, http::Error> {
+    let mut request = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json))?;
+    if let Some(secret) = internal_token
+        && let Ok(value) = HeaderValue::from_str(secret.expose_secret())
+    {
+        request.headers_mut().insert(INTERNAL_TOKEN_HEADER, value);
+    }
+    myelin_common::telemetry::inject_http_headers(request.headers_mut());
+    Ok(request)
 }
 
 /// The token of `Authorization: Token <t>` or `Bearer <t>` (scheme case-insensitive).
