@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Creates (or reuses) the Python virtualenv used by the compatibility tests in tests/compat/:
-# the OFFICIAL polyaxon CLI/SDK from PyPI, Celery (with Redis) for the Celery baselines and interop
-# tests, pandas (the polyaxon client's tracking summarises its event files with it), plus pytest. Idempotent: when the venv already has the
-# pinned polyaxon version and pytest, nothing is reinstalled.
+# the OFFICIAL polyaxon CLI/SDK from PyPI, Celery (with Redis) and Flower for the Celery baselines and
+# interop tests (tests/celery), pandas (the polyaxon client's tracking summarises its event files with
+# it), plus pytest. Idempotent: when the venv already has the pinned polyaxon, celery and flower
+# versions and pytest, nothing is reinstalled.
 #
 #   scripts/python-venv.sh          # venv at ./.venv (or $MYELIN_VENV)
 #   source "${MYELIN_VENV:-.venv}/bin/activate"
@@ -10,6 +11,7 @@ set -euo pipefail
 
 POLYAXON_VERSION="2.18.0"
 CELERY_VERSION="5.7.0"
+FLOWER_VERSION="2.2.0"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${MYELIN_VENV:-$ROOT/.venv}"
 PYTHON="${PYTHON:-python3}"
@@ -28,21 +30,21 @@ installed="$("$VENV/bin/python" - <<'PY' 2>/dev/null || true
 from importlib import metadata
 try:
     print(metadata.version("polyaxon"), metadata.version("celery"), metadata.version("redis"),
-          metadata.version("pandas"), metadata.version("pytest"))
+          metadata.version("pandas"), metadata.version("pytest"), metadata.version("flower"))
 except metadata.PackageNotFoundError:
     print("")
 PY
 )"
-read -r have_polyaxon have_celery _ <<<"$installed"
-if [[ "${have_polyaxon:-}" == "$POLYAXON_VERSION" && "${have_celery:-}" == "$CELERY_VERSION" ]] \
-    && "$VENV/bin/polyaxon" --help >/dev/null 2>&1; then
-    echo "python-venv: $VENV already has polyaxon $POLYAXON_VERSION, celery $CELERY_VERSION and pytest"
+read -r have_polyaxon have_celery _ _ _ have_flower <<<"$installed"
+if [[ "${have_polyaxon:-}" == "$POLYAXON_VERSION" && "${have_celery:-}" == "$CELERY_VERSION" \
+    && "${have_flower:-}" == "$FLOWER_VERSION" ]] && "$VENV/bin/polyaxon" --help >/dev/null 2>&1; then
+    echo "python-venv: $VENV already has polyaxon $POLYAXON_VERSION, celery $CELERY_VERSION, flower $FLOWER_VERSION and pytest"
     exit 0
 fi
 
-echo "python-venv: installing polyaxon==$POLYAXON_VERSION, celery[redis]==$CELERY_VERSION and pytest into $VENV"
+echo "python-venv: installing polyaxon==$POLYAXON_VERSION, celery[redis]==$CELERY_VERSION, flower==$FLOWER_VERSION and pytest into $VENV"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "polyaxon==$POLYAXON_VERSION" \
-    "celery[redis]==$CELERY_VERSION" pandas pytest
+    "celery[redis]==$CELERY_VERSION" "flower==$FLOWER_VERSION" pandas pytest
 "$VENV/bin/polyaxon" --help >/dev/null
 echo "python-venv: ready ($("$VENV/bin/python" -c 'from importlib import metadata; print("polyaxon", metadata.version("polyaxon"))'))"

@@ -8,6 +8,8 @@
 #   5. the Python client's unit tests (clients/python/tests)
 #   6. the compatibility tests (tests/compat: the official polyaxon CLI/SDK and our Python client)
 #      against `myelin server`
+#   7. the Celery interop tests (tests/celery: Python Celery clients and workers, and Flower, against our
+#      celery-conformance-worker and celery-send, on RabbitMQ and Redis)
 # Prints a summary and exits non-zero if anything failed. Extra arguments go to nextest
 # (e.g. `./scripts/test-all.sh -E 'package(myelin-tracker)'`).
 set -uo pipefail
@@ -69,6 +71,8 @@ step "doc tests" cargo test --doc --workspace --locked
 step "python client" "$VENV/bin/python" -m unittest discover -s "$ROOT/clients/python/tests"
 step "compat (polyaxon, python client)" env MYELIN_BIN="$TARGET_DIR/debug/myelin" MYELIN_SPEC_ROUNDTRIP="$TARGET_DIR/debug/examples/roundtrip" \
     "$VENV/bin/python" -m pytest "$ROOT/tests/compat" -v -p no:cacheprovider
+step "celery interop" env CELERY_CONFORMANCE_WORKER="$TARGET_DIR/debug/celery-conformance-worker" CELERY_SEND="$TARGET_DIR/debug/celery-send" \
+    "$VENV/bin/python" -m pytest "$ROOT/tests/celery" -v -p no:cacheprovider
 
 summary
 exit "$status"

@@ -7,24 +7,30 @@
 //! `{"<hostname>": {"ok": ...}}` to `reply_to.exchange` / `reply_to.routing_key`, headers
 //! `{ticket, clock}`.
 //!
-//! Celery declares `celery.pidbox` non-durable while this bus port can only declare durable
-//! exchanges. We therefore use the exchange as it is when it exists (declared by Celery or by
-//! us) and declare it only when it is missing. Limitation until the port can declare transient
-//! exchanges: once Myelin created it (durable), Python Celery's control commands on the same
-//! broker fail with `PRECONDITION_FAILED - inequivalent arg 'durable'`.
+//! Both exchanges are declared exactly as kombu's `Mailbox` does: `celery.pidbox` fanout and
+//! `reply.celery.pidbox` direct, both non-durable and not auto-deleted, so Python's redeclares
+//! agree with ours. An existing `celery.pidbox` declared otherwise (e.g. durable, by an old
+//! Myelin) is used as it is.
+//!
+//! [`call`] is the client side of `app.control.inspect()`: it broadcasts a command with a reply
+//! queue and collects the workers' replies.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use myelin_common::bus::{self, ExchangeKind, OutgoingMessage, SharedBus};
+use futures::StreamExt;
+use myelin_common::bus::{self, ExchangeKind, ExchangeSpec, OutgoingMessage, QueueSpec, SharedBus};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use tracing::debug;
+use tracing::warn;
 
 use crate::error::Result;
 use crate::protocol::json as pyjson;
 
 /// The fanout exchange every worker's control queue is bound to.
 pub const PIDBOX_EXCHANGE: &str = "celery.pidbox";
+/// The direct exchange replies are sent to (routing key = the caller's id).
+pub const REPLY_EXCHANGE: &str = "reply.celery.pidbox";
 /// Celery's default signal for `revoke(terminate=True)`.
 pub const TERM_SIGNAL: &str = "SIGTERM";
 
@@ -55,24 +61,94 @@ pub async fn revoke(bus: &SharedBus, task_ids: &[String], terminate: bool, signa
 /// Broadcasts the control command `method` with `arguments` (a mapping) to all workers, without
 /// waiting for replies.
 pub async fn broadcast(bus: &SharedBus, method: &str, arguments: &impl Serialize) -> Result<()> {
+    publish_command(bus, method, arguments, None, None, 1.0).await
+}
+
+/// Sends `method` with `arguments` to the workers in `destination` (all when `None`) and collects
+/// their replies for `timeout` (or until each destination answered), as Python's
+/// `app.control.inspect(destination, timeout).<method>()` / `Mailbox.call` do. Returns
+/// `{hostname: reply}` mappings, one per worker that answered.
+pub async fn call(
+    bus: &SharedBus,
+    method: &str,
+    arguments: &impl Serialize,
+    destination: Option<&[String]>,
+    timeout: Duration,
+) -> Result<Vec<Map<String, Value>>> {
+    let oid = uuid::Uuid::new_v4().to_string();
+    let ticket = uuid::Uuid::new_v4().to_string();
+    let mut queue = QueueSpec::durable(format!("{oid}.{REPLY_EXCHANGE}"));
+    queue.durable = false;
+    queue.auto_delete = true;
+    queue.exclusive = true;
+    queue.arguments.insert("x-expires".into(), json!(10_000));
+    bus.declare_queue(&queue).await?;
+    declare_transient(bus, REPLY_EXCHANGE, ExchangeKind::Direct).await?;
+    bus.bind_queue(&queue.name, REPLY_EXCHANGE, &oid).await?;
+    let mut replies = bus.consume(&queue.name, bus::ConsumeOptions::default()).await?;
+    let reply = Some((
+        ReplyTo {
+            exchange: REPLY_EXCHANGE.into(),
+            routing_key: oid,
+        },
+        ticket.as_str(),
+    ));
+    publish_command(bus, method, arguments, destination, reply, timeout.as_secs_f64()).await?;
+    let limit = destination.map_or(usize::MAX, <[String]>::len);
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut out = Vec::new();
+    while out.len() < limit {
+        let Ok(Some(Ok(delivery))) = tokio::time::timeout_at(deadline, replies.next()).await else {
+            break;
+        };
+        let for_us = delivery.properties.headers.get("ticket").and_then(Value::as_str) == Some(&ticket);
+        if let Some(clock) = delivery.properties.headers.get("clock").and_then(Value::as_u64) {
+            clock_adjust(clock);
+        }
+        let body = serde_json::from_slice::<Map<String, Value>>(&delivery.body);
+        let _ = delivery.ack().await;
+        if let (true, Ok(body)) = (for_us, body) {
+            out.push(body);
+        }
+    }
+    drop(replies);
+    let _ = bus.delete_queue(&queue.name).await;
+    Ok(out)
+}
+
+async fn publish_command(
+    bus: &SharedBus,
+    method: &str,
+    arguments: &impl Serialize,
+    destination: Option<&[String]>,
+    reply: Option<(ReplyTo, &str)>,
+    timeout_secs: f64,
+) -> Result<()> {
     /// kombu's `Mailbox._publish` body, field order kept.
     #[derive(Serialize)]
     struct Outgoing<'a, A> {
         method: &'a str,
         arguments: A,
-        destination: Option<()>,
+        destination: Option<&'a [String]>,
         pattern: Option<()>,
         matcher: Option<()>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ticket: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reply_to: Option<ReplyTo>,
     }
+    let (reply_to, ticket) = reply.map_or((None, None), |(to, ticket)| (Some(to), Some(ticket)));
     let command = Outgoing {
         method,
         arguments,
-        destination: None,
+        destination,
         pattern: None,
         matcher: None,
+        ticket,
+        reply_to,
     };
     let mut msg = json_message(&command)?;
-    let expires = chrono::Utc::now().timestamp_micros() as f64 / 1e6 + 1.0;
+    let expires = chrono::Utc::now().timestamp_micros() as f64 / 1e6 + timeout_secs;
     msg.properties.headers.insert("clock".into(), json!(clock_forward()));
     msg.properties.headers.insert("expires".into(), json!(expires));
     match bus.publish(PIDBOX_EXCHANGE, "", msg.clone()).await {
@@ -85,13 +161,18 @@ pub async fn broadcast(bus: &SharedBus, method: &str, arguments: &impl Serialize
     Ok(())
 }
 
-/// Declares `celery.pidbox` (fanout), accepting an existing one declared by Celery. Callers use
-/// the exchange first and declare it only when it is missing, so that an exchange Celery
-/// declared is never redeclared.
+/// Declares `celery.pidbox` as kombu does (fanout, non-durable), accepting an existing one
+/// declared otherwise.
 pub(crate) async fn declare_exchange(bus: &SharedBus) -> Result<()> {
-    match bus.declare_exchange(PIDBOX_EXCHANGE, ExchangeKind::Fanout).await {
+    declare_transient(bus, PIDBOX_EXCHANGE, ExchangeKind::Fanout).await
+}
+
+/// Declares a non-durable exchange as kombu's pidbox does; an existing exchange of the same name
+/// declared with other properties is used as it is (and logged).
+pub(crate) async fn declare_transient(bus: &SharedBus, name: &str, kind: ExchangeKind) -> Result<()> {
+    match bus.declare_exchange_spec(&ExchangeSpec::transient(name, kind)).await {
         Err(bus::Error::Channel(e)) => {
-            debug!(error = %e, "using the existing {PIDBOX_EXCHANGE} exchange as declared by Celery");
+            warn!(error = %e, "using the existing {name} exchange, declared differently than kombu does");
             Ok(())
         }
         other => Ok(other?),
@@ -149,7 +230,14 @@ pub(crate) async fn send_reply(
     msg.properties.persistent = false;
     msg.properties.headers.insert("ticket".into(), json!(ticket));
     msg.properties.headers.insert("clock".into(), json!(clock_forward()));
-    bus.publish(&to.exchange, &to.routing_key, msg).await?;
+    match bus.publish(&to.exchange, &to.routing_key, msg.clone()).await {
+        // kombu declares the reply exchange before replying.
+        Err(bus::Error::NotFound(_)) => {
+            declare_transient(bus, &to.exchange, ExchangeKind::Direct).await?;
+            bus.publish(&to.exchange, &to.routing_key, msg).await?;
+        }
+        other => other?,
+    }
     Ok(())
 }
 
@@ -164,8 +252,14 @@ fn json_message(value: &impl Serialize) -> Result<OutgoingMessage> {
 /// kombu's Lamport clock (`clock` header), one per process.
 static CLOCK: AtomicU64 = AtomicU64::new(0);
 
-fn clock_forward() -> u64 {
+/// Advances the clock and returns its new value (shared by control messages and events).
+pub(crate) fn clock_forward() -> u64 {
     CLOCK.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// The clock's current value.
+pub(crate) fn clock_value() -> u64 {
+    CLOCK.load(Ordering::Relaxed)
 }
 
 /// Moves the clock past a received `clock` header.

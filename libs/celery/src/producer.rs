@@ -30,7 +30,7 @@ impl Producer {
     /// exchange of the same name, and a binding between them with routing key = the queue name.
     /// Idempotent; a Celery worker declaring the same queue agrees with it.
     pub async fn declare_queue(&self, queue: &str) -> Result<()> {
-        declare_celery_queue(&self.bus, queue).await
+        declare_celery_queue(&self.bus, queue, None).await
     }
 
     /// Publishes `msg` (protocol v2) to the default exchange with routing key `queue`, as Celery
@@ -42,9 +42,12 @@ impl Producer {
 }
 
 /// Celery's declaration of a task queue (shared by the producer and the worker).
-pub(crate) async fn declare_celery_queue(bus: &SharedBus, queue: &str) -> Result<()> {
+/// `max_priority` adds `x-max-priority` (Celery's `task_queue_max_priority`).
+pub(crate) async fn declare_celery_queue(bus: &SharedBus, queue: &str, max_priority: Option<u8>) -> Result<()> {
     bus.declare_exchange(queue, ExchangeKind::Direct).await?;
-    bus.declare_queue(&QueueSpec::durable(queue)).await?;
+    let mut spec = QueueSpec::durable(queue);
+    spec.max_priority = max_priority;
+    bus.declare_queue(&spec).await?;
     bus.bind_queue(queue, queue, queue).await?;
     Ok(())
 }

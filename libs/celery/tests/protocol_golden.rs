@@ -75,6 +75,7 @@ fn full_message() -> TaskMessage {
             time_limit: (Some(60.0), Some(30.0)),
             reply_to: Some("c3a0c7e8-5b7f-3c6e-9b56-2f3c8e1f0a11".into()),
             origin: Some("gen4242@myelin-host".into()),
+            ..TaskOptions::default()
         },
     }
 }

@@ -16,7 +16,8 @@ use futures::StreamExt;
 use myelin_common::bus::amqp::{AmqpBus, AmqpSettings};
 use myelin_common::bus::memory::MemoryBus;
 use myelin_common::bus::{
-    ConsumeOptions, Consumer, Delivery, Error, ExchangeKind, OutgoingMessage, Properties, QueueSpec, SharedBus,
+    ConsumeOptions, Consumer, Delivery, Error, ExchangeKind, ExchangeSpec, OutgoingMessage, Properties, QueueSpec,
+    SharedBus,
 };
 use serde_json::{Value, json};
 use tokio::time::timeout;
@@ -517,6 +518,53 @@ mod cases {
         }
         cleanup(&bus, &[&auto], &[]).await;
     }
+    /// Transient and auto-delete exchanges: redeclaring one with the same spec is fine, with
+    /// another durability it fails (as Celery's redeclare of `celery.pidbox` would); it routes like
+    /// any other; an auto-delete exchange goes away with its last binding.
+    pub async fn exchange_durability(bus: SharedBus, p: &str) {
+        let (transient, auto, q) = (format!("{p}.transient"), format!("{p}.auto"), format!("{p}.q"));
+        let spec = ExchangeSpec::transient(&transient, ExchangeKind::Fanout);
+        bus.declare_exchange_spec(&spec).await.unwrap();
+        bus.declare_exchange_spec(&spec).await.unwrap();
+        match bus.declare_exchange(&transient, ExchangeKind::Fanout).await {
+            Err(Error::Channel(e)) => assert!(e.contains("durable"), "unexpected refusal: {e}"),
+            other => panic!("redeclaring a transient exchange as durable must fail, got {other:?}"),
+        }
+        let durable = ExchangeSpec::durable(&transient, ExchangeKind::Fanout);
+        assert!(matches!(
+            bus.declare_exchange_spec(&durable).await,
+            Err(Error::Channel(_))
+        ));
+        queue(&bus, &q).await;
+        bus.bind_queue(&q, &transient, "").await.unwrap();
+        let mut c = consume(&bus, &q, 10).await;
+        bus.publish(&transient, "any", msg("via transient")).await.unwrap();
+        assert_eq!(take(&mut c, 1).await, vec!["via transient".to_owned()]);
+        drop(c);
+
+        let auto_spec = ExchangeSpec {
+            auto_delete: true,
+            ..ExchangeSpec::transient(&auto, ExchangeKind::Direct)
+        };
+        bus.declare_exchange_spec(&auto_spec).await.unwrap();
+        bus.bind_queue(&q, &auto, "k").await.unwrap();
+        bus.publish(&auto, "k", msg("via auto")).await.unwrap();
+        bus.delete_queue(&q).await.unwrap();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match bus.publish(&auto, "k", msg("gone?")).await {
+                Err(Error::NotFound(_)) => break,
+                Err(e) => panic!("unexpected error: {e}"),
+                Ok(()) => {}
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "auto-delete exchange still there"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        cleanup(&bus, &[], &[&transient, &auto]).await;
+    }
 }
 
 /// Instantiates every case for one adapter.
@@ -528,7 +576,7 @@ macro_rules! suite {
                 topic_routing, direct_fanout_and_default_exchange, ack_removes, nack_requeue_redelivers,
                 nack_without_requeue_dead_letters, consumer_death_redelivers, prefetch_limits_in_flight,
                 priorities, publisher_confirms, properties_round_trip, competing_consumers,
-                message_expiration, queue_deletion);
+                message_expiration, queue_deletion, exchange_durability);
         }
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -1,5 +1,6 @@
 //! The executor's settings: defaults → `--config` TOML → `MYELIN_EXECUTOR__*` environment variables.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -58,6 +59,39 @@ pub struct Settings {
     pub collect_interval_ms: u64,
     /// Entries kept (about) in a run's live log stream.
     pub log_stream_max_len: usize,
+    /// Base URL of the public API (the gateway) the Celery submission tasks call (`myelin.submit`,
+    /// `myelin.status`, [`Settings::celery_tasks`]); unset: [`Settings::public_host`].
+    pub api_url: Option<String>,
+    /// The token the Celery submission tasks call the API with (a service account's or a user's
+    /// token; the gateway checks what it may do). **Setting it is what turns Celery submission on**:
+    /// without a token the executor does not consume [`Settings::celery_queues`] at all, so it
+    /// never takes messages from Python's default queue `celery` by surprise.
+    #[serde(serialize_with = "secret::option::serialize")]
+    pub api_token: Option<SecretString>,
+    /// Queues (plain Celery queue names, declared as Celery does) on which the submission tasks are
+    /// consumed when [`Settings::api_token`] is set; default `celery`, the queue Python's
+    /// `app.send_task` uses unless routed. They get their own Celery worker, named
+    /// `submit.<hostname>`, so waiting submissions never hold the slots runs execute in.
+    #[serde(deserialize_with = "serde_list::deserialize")]
+    pub celery_queues: Vec<String>,
+    /// Submission tasks waiting at once (each mostly waits for its run: cheap).
+    pub celery_concurrency: usize,
+    /// Celery task names run as components: `train = "/path/train.yaml"` makes
+    /// `send_task('train', kwargs={'lr': 0.1})` run that Polyaxonfile with the kwargs as params (in
+    /// [`Settings::celery_project`]); `myelin.submit(component='train')` names them too. Files are
+    /// read at each call. Env: `MYELIN_EXECUTOR__CELERY_TASKS__TRAIN=/path/train.yaml`.
+    pub celery_tasks: BTreeMap<String, PathBuf>,
+    /// `owner/name` of the project component tasks create their runs in, and of `myelin.submit`
+    /// / `myelin.status` calls without a `project`.
+    pub celery_project: Option<String>,
+    /// A submission task polls its run's status first after this many milliseconds, then backs off
+    /// (×1.5) up to [`Settings::celery_poll_max_ms`].
+    pub celery_poll_min_ms: u64,
+    /// The longest pause between two polls of a run's status.
+    pub celery_poll_max_ms: u64,
+    /// Seconds a submission task waits for its run to finish before failing with `RunWaitTimeout`
+    /// (the run itself goes on); 0 waits as long as it takes.
+    pub celery_wait_timeout_secs: u64,
     pub http: HttpLimits,
     pub telemetry: TelemetrySettings,
 }
@@ -85,6 +119,15 @@ impl Default for Settings {
             lease_secs: 15,
             collect_interval_ms: 2000,
             log_stream_max_len: 100_000,
+            api_url: None,
+            api_token: None,
+            celery_queues: vec!["celery".into()],
+            celery_concurrency: 64,
+            celery_tasks: BTreeMap::new(),
+            celery_project: None,
+            celery_poll_min_ms: 500,
+            celery_poll_max_ms: 5000,
+            celery_wait_timeout_secs: 7 * 24 * 3600,
             http: HttpLimits::default(),
             telemetry: TelemetrySettings::default(),
         }
@@ -95,6 +138,14 @@ impl Settings {
     /// [`Settings::artifacts_root`] with a leading `~` replaced by the home directory.
     pub fn artifacts_root(&self) -> PathBuf {
         expand_home(&self.artifacts_root, dirs::home_dir().as_deref())
+    }
+
+    /// [`Settings::api_url`], or [`Settings::public_host`] when unset.
+    pub fn api_url(&self) -> &str {
+        self.api_url
+            .as_deref()
+            .filter(|url| !url.trim().is_empty())
+            .unwrap_or(&self.public_host)
     }
 }
 
@@ -108,7 +159,7 @@ fn host_name() -> String {
 }
 
 /// Replaces a leading `~` component of `path` with `home` (unchanged without a home).
-fn expand_home(path: &Path, home: Option<&Path>) -> PathBuf {
+pub(crate) fn expand_home(path: &Path, home: Option<&Path>) -> PathBuf {
     match (path.strip_prefix("~"), home) {
         (Ok(rest), Some(home)) => home.join(rest),
         _ => path.to_path_buf(),
@@ -156,6 +207,30 @@ mod tests {
             let dumped = myelin_common::settings::dump(&settings).unwrap();
             assert!(!dumped.contains("t0k"), "the run token secret is redacted: {dumped}");
             assert!(!dumped.contains("guest:guest"), "URLs with credentials are redacted");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn celery_submission_settings() {
+        Jail::expect_with(|jail| {
+            let settings: Settings = myelin_common::settings::load(SERVICE, None).unwrap();
+            assert!(settings.api_token.is_none(), "submission is off by default");
+            assert_eq!(settings.celery_queues, vec!["celery"]);
+            assert_eq!(settings.api_url(), settings.public_host);
+
+            jail.set_env("MYELIN_EXECUTOR__API_URL", "http://gateway:8000");
+            jail.set_env("MYELIN_EXECUTOR__API_TOKEN", "s3cr3t");
+            jail.set_env("MYELIN_EXECUTOR__CELERY_QUEUES", "celery, ml");
+            jail.set_env("MYELIN_EXECUTOR__CELERY_TASKS__TRAIN", "/etc/myelin/train.yaml");
+            jail.set_env("MYELIN_EXECUTOR__CELERY_PROJECT", "acme/demo");
+            let settings: Settings = myelin_common::settings::load(SERVICE, None).unwrap();
+            assert_eq!(settings.api_url(), "http://gateway:8000");
+            assert_eq!(settings.celery_queues, vec!["celery", "ml"]);
+            assert_eq!(settings.celery_tasks["train"], PathBuf::from("/etc/myelin/train.yaml"));
+            assert_eq!(settings.celery_project.as_deref(), Some("acme/demo"));
+            let dumped = myelin_common::settings::dump(&settings).unwrap();
+            assert!(!dumped.contains("s3cr3t"), "the API token is redacted: {dumped}");
             Ok(())
         });
     }

@@ -11,6 +11,8 @@
 //! - [`report`]: `run.status.reported` envelopes;
 //! - [`lease`]: one execution per attempt across replicas;
 //! - [`http`]: `/healthz`, `/readyz`;
+//! - [`submit`]: Celery-style submission (`myelin.submit`, `myelin.status`, component tasks) on
+//!   its own worker for `celery_queues`, on when `api_token` is set;
 //! - [`error`]: [`Error`], why the executor could not start.
 //!
 //! [`App`] ties them together: `App::build(settings, deps)` then `router()` + `spawn_background()`
@@ -25,6 +27,7 @@ pub mod lease;
 pub mod logship;
 pub mod report;
 pub mod runtime;
+pub mod submit;
 pub mod task;
 
 use std::path::PathBuf;
@@ -154,8 +157,11 @@ impl App {
         served.map_err(|e| anyhow::anyhow!("HTTP server failed: {e}"))
     }
 
-    /// The worker's run, with readiness true while it consumes.
+    /// The workers' run (the run worker, and the submission worker when on), with readiness true
+    /// while they consume. If one fails, the other stops too and the error is returned.
     fn work(&self, shutdown: CancellationToken) -> impl Future<Output = Result<(), myelin_celery::Error>> + use<> {
+        // Cancelled on shutdown, or when a worker fails: the other stops then.
+        let shutdown = shutdown.child_token();
         let settings = self.settings.clone();
         let task = ExecuteRunTask {
             runtime: self.runtime.clone(),
@@ -186,9 +192,16 @@ impl App {
         if settings.shutdown_grace_secs > 0 {
             worker = worker.with_shutdown_grace(Duration::from_secs(settings.shutdown_grace_secs));
         }
+        let submit = match submit::worker(&settings, self.bus.clone(), shutdown.clone()) {
+            // Submissions only wait for their runs: on shutdown they go back to the queue at once
+            // (the next delivery finds the run it created and waits for it).
+            Ok(worker) => Ok(worker.map(|w| w.with_shutdown_grace(Duration::ZERO))),
+            Err(err) => Err(myelin_celery::Error::Config(format!("Celery submission: {err}"))),
+        };
         let ready = self.ready.clone();
         ready.store(!shutdown.is_cancelled(), Ordering::SeqCst);
         async move {
+            let submit = submit?;
             let watcher = {
                 let ready = ready.clone();
                 let shutdown = shutdown.clone();
@@ -197,7 +210,19 @@ impl App {
                     ready.store(false, Ordering::SeqCst);
                 })
             };
-            let result = worker.run(shutdown).await;
+            let runs = async {
+                let result = worker.run(shutdown.clone()).await;
+                shutdown.cancel();
+                result
+            };
+            let submissions = async {
+                let Some(submit) = submit else { return Ok(()) };
+                let result = submit.run(shutdown.clone()).await;
+                shutdown.cancel();
+                result
+            };
+            let (result, submitted) = tokio::join!(runs, submissions);
+            let result = result.and(submitted);
             ready.store(false, Ordering::SeqCst);
             watcher.abort();
             result

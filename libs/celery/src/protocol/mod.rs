@@ -14,8 +14,10 @@
 //! taskset, chord}` with empty headers. The golden files in `tests/golden/` were captured from
 //! Celery itself and pin both.
 
+mod apply;
 pub mod json;
 pub mod repr;
+mod signature;
 mod time;
 mod v1;
 mod v2;
@@ -24,10 +26,12 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use myelin_common::bus::{Delivery, OutgoingMessage, Properties};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
+pub use signature::{DEFAULT_QUEUE, Options, Signature, signatures_from_value};
 pub use time::{format_iso, parse_iso};
 
 /// One Celery task invocation: which task, its arguments and how to run it.
@@ -65,6 +69,21 @@ pub struct TaskOptions {
     pub reply_to: Option<String>,
     /// The sender's node name; `gen<pid>@<host>` on the wire when unset, as Celery does.
     pub origin: Option<String>,
+    /// The task's position in its group (`group_index` header; used by chords on Redis).
+    pub group_index: Option<u32>,
+    /// Do not store the result (`ignore_result` header; `null` on the wire reads as false).
+    pub ignore_result: bool,
+    /// The name the task is shown under (`shadow` header).
+    pub shadow: Option<String>,
+    /// Signatures applied with the result on success (`link`; body `callbacks`).
+    pub callbacks: Option<Vec<Signature>>,
+    /// Signatures applied with the task id on failure (`link_error`; body `errbacks`).
+    pub errbacks: Option<Vec<Signature>>,
+    /// The rest of the chain, **reversed**: the next task is the last element (body `chain`).
+    /// `Some(vec![])` (the last step of a chain) and `None` are both written as Celery writes them.
+    pub chain: Option<Vec<Signature>>,
+    /// The chord body, frozen, carried by each header task (body `chord`).
+    pub chord: Option<Box<Signature>>,
 }
 
 impl TaskMessage {
@@ -97,6 +116,7 @@ impl TaskMessage {
 
     /// Decodes a task message from its properties (with headers) and raw body.
     pub fn decode(properties: &Properties, body: &[u8]) -> Result<Self> {
+        let raw = body;
         if let Some(ct) = &properties.content_type
             && ct != "application/json"
         {
@@ -110,7 +130,7 @@ impl TaskMessage {
         let body: Value =
             serde_json::from_slice(body).map_err(|e| Error::Malformed(format!("body is not JSON: {e}")))?;
         if properties.headers.contains_key("task") {
-            v2::decode(properties, body)
+            v2::decode(properties, body, raw)
         } else {
             v1::decode(properties, body)
         }
@@ -185,6 +205,27 @@ impl Fields<'_> {
         }
     }
 
+    fn group_index(&self) -> Result<Option<u32>> {
+        match self.0.get("group_index") {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| Error::Malformed(format!("'group_index' must be a non-negative integer, got {v}"))),
+        }
+    }
+
+    /// A signature list (`callbacks`, `errbacks`, `chain`) carried as a plain value (v1 body).
+    fn signatures(&self, key: &str) -> Result<Option<Vec<Signature>>> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => signatures_from_value(v)
+                .map(Some)
+                .map_err(|e| Error::Malformed(format!("'{key}' holds an invalid signature: {e}"))),
+        }
+    }
+
     /// The options shared by v1 and v2 (time fields, ids, limits), plus the AMQP properties.
     fn options(&self, properties: &Properties, group_key: &str) -> Result<TaskOptions> {
         Ok(TaskOptions {
@@ -198,6 +239,18 @@ impl Fields<'_> {
             time_limit: self.time_limit()?,
             reply_to: properties.reply_to.clone().filter(|r| !r.is_empty()),
             origin: self.string("origin")?,
+            group_index: self.group_index()?,
+            ignore_result: self.0.get("ignore_result").and_then(Value::as_bool).unwrap_or(false),
+            shadow: self.string("shadow")?,
+            callbacks: self.signatures("callbacks")?,
+            errbacks: self.signatures("errbacks")?,
+            chain: self.signatures("chain")?,
+            chord: match self.0.get("chord") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(Box::new(Signature::deserialize(v).map_err(|e| {
+                    Error::Malformed(format!("'chord' holds an invalid signature: {e}"))
+                })?)),
+            },
         })
     }
 }

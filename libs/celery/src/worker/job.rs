@@ -6,13 +6,16 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use myelin_common::bus::Delivery;
+use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
+use super::results::{self, Finished};
+use super::slots::Ticket;
 use super::state::Begin;
 use super::{Shared, Task, TaskContext, TaskOutcome};
-use crate::protocol::TaskMessage;
+use crate::protocol::{TaskMessage, repr};
 
 /// Celery's `Task.default_retry_delay`, used when a retry gives no countdown.
 pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(180);
@@ -45,6 +48,8 @@ pub(super) struct Job {
     pub queue: String,
     pub slot: u64,
     pub token: CancellationToken,
+    /// The place in the queue for a concurrency slot, taken at acceptance (see `slots`).
+    pub ticket: Option<Ticket>,
 }
 
 /// Releases the reservation when the job ends, however it ends.
@@ -75,6 +80,7 @@ impl Job {
             queue,
             slot,
             token,
+            ticket,
         } = self;
         let _release = Release(&shared, slot);
         let (name, id) = (msg.task.as_str(), msg.id.as_str());
@@ -86,54 +92,193 @@ impl Job {
                 () = shared.drain.cancelled() => {}
             }
         }
+        shared.state.due(slot);
+        tokio::select! {
+            () = shared.rate_limits.acquire(name) => {}
+            () = token.cancelled() => {}
+            () = shared.drain.cancelled() => {}
+        }
+        let ticket = ticket.unwrap_or_else(|| shared.slots.ticket());
         let permit = if token.is_cancelled() || shared.drain.is_cancelled() {
             None
         } else {
             tokio::select! {
-                permit = shared.slots.clone().acquire_owned() => permit.ok(),
+                permit = ticket.wait() => permit,
                 () = token.cancelled() => None,
                 () = shared.drain.cancelled() => None,
             }
         };
         if msg.options.expires.is_some_and(|t| t <= Utc::now()) {
-            info!(task = name, id, "discarding expired task");
-            return settle(delivery, Settle::Ack, "an expired task").await;
+            send_revoked(&shared, id, true);
+            return discard(shared.clone(), delivery, msg, queue, "expired").await;
         }
         match shared
             .state
             .begin(slot, permit.is_none() || shared.drain.is_cancelled())
         {
             Begin::Revoked => {
-                info!(task = name, id, "discarding revoked task");
-                return settle(delivery, Settle::Ack, "a revoked task").await;
+                send_revoked(&shared, id, false);
+                return discard(shared.clone(), delivery, msg, queue, "revoked").await;
             }
             Begin::Stopping => return settle(delivery, Settle::Nack { requeue: true }, "an unstarted task").await,
             Begin::Start => {}
         }
+        // Early ack (Celery's default): the message is gone before the task runs.
+        let delivery = if shared.acks_late {
+            Some(delivery)
+        } else {
+            settle(delivery, Settle::Ack, "a starting task").await;
+            None
+        };
+        let redelivered = delivery.as_ref().is_some_and(|d| d.redelivered);
+        let soft_limit = CancellationToken::new();
         let ctx = TaskContext {
             task_id: msg.id.clone(),
             hostname: shared.hostname.clone(),
-            redelivered: delivery.redelivered,
+            redelivered,
             cancel: token.clone(),
+            soft_limit: soft_limit.clone(),
         };
-        info!(
-            task = name,
-            id,
-            queue,
-            redelivered = delivery.redelivered,
-            "task started"
-        );
-        let outcome = run_task(task, ctx, msg.clone()).await;
+        info!(task = name, id, queue, redelivered, "task started");
+        shared.events.send("task-started", vec![("uuid", json!(id))]);
+        let began = std::time::Instant::now();
+        let limits = time_limits(&shared, &msg);
+        let outcome = run_task(task, ctx, msg.clone(), limits, soft_limit).await;
+        let runtime = began.elapsed().as_secs_f64();
         drop(permit);
-        let how = outcome_to_settle(&shared, &msg, &queue, outcome).await;
-        settle(delivery, how, "a finished task").await;
+        // A task terminated by `revoke` was announced as `task-revoked` already (as Celery does).
+        let terminated = token.is_cancelled() && shared.state.is_revoked(id);
+        let event = if terminated {
+            None
+        } else {
+            outcome_event(&outcome, runtime)
+        };
+        let (how, finished) = outcome_to_settle(&shared, &msg, &queue, outcome).await;
+        let finished = if terminated {
+            Some(Finished::Revoked { reason: "terminated" })
+        } else {
+            finished
+        };
+        // The state is stored before the ack: a worker dying in between runs the task again
+        // (late ack) rather than leaving a client waiting forever.
+        if let Some(finished) = &finished {
+            results::finish(&shared, &msg, &queue, finished).await;
+        }
+        if let Some(delivery) = delivery {
+            settle(delivery, how, "a finished task").await;
+        }
+        if let Some((event_type, fields)) = event {
+            // A retry that could not be republished was requeued instead.
+            if event_type != "task-retried" || how == Settle::Ack {
+                let mut all = vec![("uuid", json!(id))];
+                all.extend(fields);
+                shared.events.send(event_type, all);
+            }
+        }
     }
 }
 
+/// A task that must not run (revoked, or expired): stored as `REVOKED` with `reason`, acked.
+pub(super) async fn discard(
+    shared: Arc<Shared>,
+    delivery: Delivery,
+    msg: TaskMessage,
+    queue: String,
+    reason: &'static str,
+) {
+    info!(task = msg.task, id = msg.id, reason, "discarding task");
+    results::finish(&shared, &msg, &queue, &Finished::Revoked { reason }).await;
+    settle(delivery, Settle::Ack, "a discarded task").await;
+}
+
+/// The `(hard, soft)` limits of this run: the message's `timelimit`, else the worker's.
+fn time_limits(shared: &Shared, msg: &TaskMessage) -> (Option<f64>, Option<f64>) {
+    let (hard, soft) = msg.options.time_limit;
+    let valid = |t: Option<f64>| t.filter(|t| t.is_finite() && *t > 0.0);
+    (
+        valid(hard).or(valid(shared.time_limits.0)),
+        valid(soft).or(valid(shared.time_limits.1)),
+    )
+}
+
+/// `task-revoked` for a task discarded before it ran (revoked, or `expired`).
+pub(super) fn send_revoked(shared: &Shared, id: &str, expired: bool) {
+    shared.events.send(
+        "task-revoked",
+        vec![
+            ("uuid", json!(id)),
+            ("terminated", json!(false)),
+            ("signum", Value::Null),
+            ("expired", json!(expired)),
+        ],
+    );
+}
+
+/// The event Celery sends for an outcome (`task-succeeded`, `-failed`, `-retried`, `-rejected`).
+fn outcome_event(outcome: &TaskOutcome, runtime: f64) -> Option<(&'static str, Vec<(&'static str, Value)>)> {
+    let exception = |exc_type: &str, message: &str| format!("{exc_type}({})", repr::value_repr(&json!(message)));
+    Some(match outcome {
+        TaskOutcome::Success(result) => (
+            "task-succeeded",
+            vec![("result", json!(repr::value_repr(result))), ("runtime", json!(runtime))],
+        ),
+        TaskOutcome::Failure { exc_type, message } => (
+            "task-failed",
+            vec![
+                ("exception", json!(exception(exc_type, message))),
+                ("traceback", json!(format!("{exc_type}: {message}"))),
+            ],
+        ),
+        TaskOutcome::Retry { countdown } => {
+            let when = countdown.unwrap_or(DEFAULT_RETRY_DELAY).min(MAX_COUNTDOWN);
+            let message = format!("Retry in {}s", when.as_secs());
+            (
+                "task-retried",
+                vec![
+                    ("exception", json!(exception("Retry", &message))),
+                    ("traceback", json!(format!("celery.exceptions.Retry: {message}"))),
+                ],
+            )
+        }
+        TaskOutcome::Reject { requeue } => ("task-rejected", vec![("requeue", json!(requeue))]),
+    })
+}
+
 /// Runs the task on its own tokio task so that a panic becomes a failure, not a lost message.
-async fn run_task(task: Arc<dyn Task>, ctx: TaskContext, msg: TaskMessage) -> TaskOutcome {
+/// Past the soft limit the task's `soft_limit` token is cancelled; past the hard limit the task
+/// is aborted and fails with `TimeLimitExceeded`.
+async fn run_task(
+    task: Arc<dyn Task>,
+    ctx: TaskContext,
+    msg: TaskMessage,
+    (hard, soft): (Option<f64>, Option<f64>),
+    soft_limit: CancellationToken,
+) -> TaskOutcome {
     let mut handle = AbortOnDrop(tokio::spawn(async move { task.run(ctx, msg).await }));
-    match (&mut handle.0).await {
+    let after = |secs: Option<f64>| async move {
+        match secs {
+            Some(s) => tokio::time::sleep(Duration::from_secs_f64(s)).await,
+            None => std::future::pending().await,
+        }
+    };
+    let hard_deadline = after(hard);
+    tokio::pin!(hard_deadline);
+    let soft_deadline = after(soft);
+    tokio::pin!(soft_deadline);
+    let joined = loop {
+        tokio::select! {
+            joined = &mut handle.0 => break joined,
+            () = &mut soft_deadline, if !soft_limit.is_cancelled() => soft_limit.cancel(),
+            () = &mut hard_deadline => {
+                handle.0.abort();
+                return TaskOutcome::Failure {
+                    exc_type: "TimeLimitExceeded".into(),
+                    message: hard.unwrap_or_default().to_string(),
+                };
+            }
+        }
+    };
+    match joined {
         Ok(outcome) => outcome,
         Err(e) => TaskOutcome::Failure {
             exc_type: if e.is_panic() {
@@ -146,22 +291,30 @@ async fn run_task(task: Arc<dyn Task>, ctx: TaskContext, msg: TaskMessage) -> Ta
     }
 }
 
-/// Logs the outcome and decides the message's fate; a retry is republished first.
-async fn outcome_to_settle(shared: &Shared, msg: &TaskMessage, queue: &str, outcome: TaskOutcome) -> Settle {
+/// Logs the outcome and decides the message's fate and the state to store; a retry is
+/// republished first.
+async fn outcome_to_settle(
+    shared: &Shared,
+    msg: &TaskMessage,
+    queue: &str,
+    outcome: TaskOutcome,
+) -> (Settle, Option<Finished>) {
     let (name, id) = (msg.task.as_str(), msg.id.as_str());
     let revoked = shared.state.is_revoked(id);
     match outcome {
         TaskOutcome::Success(result) => {
             info!(task = name, id, %result, "task succeeded");
-            Settle::Ack
+            (Settle::Ack, Some(Finished::Success(result)))
         }
         TaskOutcome::Failure { exc_type, message } => {
             warn!(task = name, id, exc_type, message, "task failed");
-            Settle::Ack
+            let exc = results::exception(&exc_type, &message);
+            let traceback = results::traceback(msg, &exc);
+            (Settle::Ack, Some(Finished::Failure { exc, traceback }))
         }
         TaskOutcome::Retry { .. } | TaskOutcome::Reject { requeue: true } if revoked => {
             info!(task = name, id, "task was revoked; not retrying it");
-            Settle::Ack
+            (Settle::Ack, Some(Finished::Revoked { reason: "revoked" }))
         }
         TaskOutcome::Retry { countdown } => {
             let countdown = countdown.unwrap_or(DEFAULT_RETRY_DELAY).min(MAX_COUNTDOWN);
@@ -183,17 +336,18 @@ async fn outcome_to_settle(shared: &Shared, msg: &TaskMessage, queue: &str, outc
                         ?countdown,
                         "task retry scheduled"
                     );
-                    Settle::Ack
+                    let exc = results::retry_exception(countdown.as_secs());
+                    (Settle::Ack, Some(Finished::Retry { exc }))
                 }
                 Err(e) => {
                     error!(task = name, id, error = %e, "cannot republish the retry; requeueing the message");
-                    Settle::Nack { requeue: true }
+                    (Settle::Nack { requeue: true }, None)
                 }
             }
         }
         TaskOutcome::Reject { requeue } => {
             info!(task = name, id, requeue, "task rejected its message");
-            Settle::Nack { requeue }
+            (Settle::Nack { requeue }, None)
         }
     }
 }

@@ -10,8 +10,13 @@
 //!   expired or revoked one is acked without running;
 //! - outcomes: `Success`/`Failure` ack, `Retry` republishes the message with `retries + 1` and an
 //!   ETA then acks, `Reject { requeue }` nacks;
-//! - remote control on `<hostname>.celery.pidbox`: `revoke` (with `terminate`, the running task's
-//!   [`TaskContext::cancel`] is cancelled) and `ping`;
+//! - remote control on `<hostname>.celery.pidbox` (see `pidbox`): `revoke` (with `terminate`, the
+//!   running task's [`TaskContext::cancel`] is cancelled), `ping`, `shutdown` and the `inspect`
+//!   commands (`stats`, `active`, `reserved`, `scheduled`, `registered`, `revoked`,
+//!   `active_queues`, `conf`, `report`, `query_task`);
+//! - Celery events on `celeryev` ([`crate::events`]): `worker-online`, `worker-heartbeat` every
+//!   2 s and `worker-offline` always; `task-*` events when enabled ([`Worker::with_task_events`]
+//!   or the `enable_events` control command);
 //! - graceful shutdown: stop taking messages, hand back (nack + requeue) held and unstarted ones,
 //!   wait for the running ones (optionally at most [`Worker::with_shutdown_grace`], then cancel
 //!   their tokens and wait for them to return). Dropping the `run` future instead aborts
@@ -19,18 +24,20 @@
 
 mod job;
 mod pidbox;
+mod ratelimit;
+mod results;
+mod slots;
 mod state;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 use myelin_common::bus::{ConsumeOptions, Delivery, SharedBus};
-use serde_json::Value;
-use tokio::sync::Semaphore;
+use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
@@ -38,11 +45,14 @@ use tracing::{error, info, warn};
 pub use job::DEFAULT_RETRY_DELAY;
 
 use self::job::{Job, Settle, settle};
-use self::state::State;
+use self::state::{RequestInfo, State};
+use crate::backend::ResultBackend;
 use crate::control;
 use crate::error::{Error, Result};
+use crate::events::{EventDispatcher, HEARTBEAT_INTERVAL, load_average, software_info};
 use crate::producer::declare_celery_queue;
 use crate::protocol::TaskMessage;
+use crate::protocol::{format_iso, repr};
 
 /// A task implementation, registered on a [`Worker`] under a name.
 #[async_trait]
@@ -63,14 +73,20 @@ pub struct TaskContext {
     pub redelivered: bool,
     /// Cancelled when the task is revoked with `terminate`, or on a hard stop of the worker.
     pub cancel: CancellationToken,
+    /// Cancelled when the task's soft time limit passes (Celery raises `SoftTimeLimitExceeded`
+    /// in the task; here the task decides: return `Failure { exc_type:
+    /// "SoftTimeLimitExceeded", .. }` to fail as Python's would). The hard limit aborts it.
+    pub soft_limit: CancellationToken,
 }
 
 /// How a task invocation ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskOutcome {
-    /// Done; the message is acked. (Results are not stored yet.)
+    /// Done; the result is stored (`SUCCESS`) and the message acked.
     Success(Value),
-    /// Failed; the message is acked and the failure logged.
+    /// Failed with a Python-style exception (`ValueError`, or any name): stored as `FAILURE`
+    /// (Python rebuilds builtins and Celery's exceptions as themselves, other names as a class of
+    /// that name), the message acked.
     Failure { exc_type: String, message: String },
     /// Run again later: the message is republished with `retries + 1` and an ETA `countdown`
     /// from now ([`DEFAULT_RETRY_DELAY`] when `None`, as Celery), then acked.
@@ -89,6 +105,20 @@ pub struct WorkerConfig {
     pub prefetch: u16,
     /// Tasks running at once, all queues together.
     pub concurrency: usize,
+}
+
+impl Default for WorkerConfig {
+    /// Celery's defaults: node `celery@<host>`, queue `celery`, one task per CPU and a prefetch
+    /// of 4 per task slot (`worker_prefetch_multiplier`).
+    fn default() -> Self {
+        let concurrency = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        Self {
+            hostname: format!("celery@{}", crate::protocol::hostname()),
+            queues: vec!["celery".into()],
+            prefetch: u16::try_from(concurrency * 4).unwrap_or(u16::MAX),
+            concurrency,
+        }
+    }
 }
 
 /// A Celery worker on the bus port.
@@ -120,6 +150,13 @@ pub struct Worker {
     config: WorkerConfig,
     tasks: HashMap<String, Arc<dyn Task>>,
     grace: Option<Duration>,
+    task_events: bool,
+    broker: Value,
+    backend: Option<Arc<dyn ResultBackend>>,
+    max_priority: Option<u8>,
+    acks_late: bool,
+    time_limits: (Option<f64>, Option<f64>),
+    rate_limits: HashMap<String, f64>,
 }
 
 /// What the jobs of one running worker share.
@@ -127,7 +164,23 @@ struct Shared {
     bus: SharedBus,
     hostname: String,
     state: State,
-    slots: Arc<Semaphore>,
+    events: EventDispatcher,
+    /// Cancelled by the `shutdown` control command: the run loop stops gracefully.
+    stop: CancellationToken,
+    started: Instant,
+    queues: Vec<String>,
+    /// Registered task names, sorted.
+    task_names: Vec<String>,
+    concurrency: usize,
+    prefetch: u16,
+    /// `inspect stats`' `broker` (see [`Worker::with_broker_url`]).
+    broker: Value,
+    backend: Option<Arc<dyn ResultBackend>>,
+    acks_late: bool,
+    /// Default `(hard, soft)` time limits in seconds; a message's `timelimit` overrides them.
+    time_limits: (Option<f64>, Option<f64>),
+    rate_limits: ratelimit::RateLimits,
+    slots: Arc<slots::Slots>,
     /// Cancelled on graceful shutdown: unstarted jobs hand their message back.
     drain: CancellationToken,
     /// Parent of every task token; cancelled on a hard stop.
@@ -143,7 +196,63 @@ impl Worker {
             config,
             tasks: HashMap::new(),
             grace: None,
+            task_events: false,
+            broker: json!({}),
+            backend: None,
+            max_priority: None,
+            acks_late: true,
+            time_limits: (None, None),
+            rate_limits: HashMap::new(),
         }
+    }
+
+    /// Stores task states and results there (Celery's `result_backend`); none by default.
+    pub fn with_backend(mut self, backend: Option<Arc<dyn ResultBackend>>) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// Declares the queues with `x-max-priority` (Celery's `task_queue_max_priority`), so they
+    /// agree with clients that declare them so.
+    pub fn with_queue_max_priority(mut self, max_priority: Option<u8>) -> Self {
+        self.max_priority = max_priority;
+        self
+    }
+
+    /// Late ack (the default here, Celery's `acks_late=True`): a message is acked once its task
+    /// finished, so a task whose worker dies runs again. `false` is Celery's default: acked just
+    /// before the task starts, so it runs at most once.
+    pub fn with_acks_late(mut self, acks_late: bool) -> Self {
+        self.acks_late = acks_late;
+        self
+    }
+
+    /// Default hard and soft time limits in seconds (Celery's `task_time_limit` and
+    /// `task_soft_time_limit`); a message's own `timelimit` header wins.
+    pub fn with_time_limits(mut self, hard: Option<f64>, soft: Option<f64>) -> Self {
+        self.time_limits = (hard, soft);
+        self
+    }
+
+    /// At most `per_second` starts per second of task `name` on this worker (Celery's
+    /// `rate_limit`, e.g. `"10/m"` is `10.0 / 60.0`).
+    pub fn with_rate_limit(mut self, name: impl Into<String>, per_second: f64) -> Self {
+        self.rate_limits.insert(name.into(), per_second);
+        self
+    }
+
+    /// Sends `task-*` events (Celery's `worker -E` / `worker_send_task_events`); off by default,
+    /// as in Celery. Worker events (online, heartbeat, offline) are always sent. Remote
+    /// `enable_events` / `disable_events` switch task events while the worker runs.
+    pub fn with_task_events(mut self, on: bool) -> Self {
+        self.task_events = on;
+        self
+    }
+
+    /// The broker URL shown (without its password) by `inspect stats`' `broker` and `report`.
+    pub fn with_broker_url(mut self, url: &str) -> Self {
+        self.broker = broker_info(url);
+        self
     }
 
     /// Registers `task` under `name` (the `task` header of the messages it runs).
@@ -161,12 +270,20 @@ impl Worker {
     /// Consumes the configured queues until `shutdown` is cancelled, then shuts down gracefully.
     /// Declares the queues (as [`crate::Producer::declare_queue`]) and the control queue first.
     /// Fails if the broker refuses the setup or a consumer ends; running tasks still finish.
+    /// Stops gracefully on the `shutdown` control command too.
     pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
         let Worker {
             bus,
             config,
             tasks,
             grace,
+            task_events,
+            broker,
+            backend,
+            max_priority,
+            acks_late,
+            time_limits,
+            rate_limits,
         } = self;
         if config.queues.is_empty() || config.concurrency == 0 {
             return Err(Error::Config(
@@ -175,7 +292,7 @@ impl Worker {
         }
         let mut streams = Vec::new();
         for queue in &config.queues {
-            declare_celery_queue(&bus, queue).await?;
+            declare_celery_queue(&bus, queue, max_priority).await?;
             let consumer = bus
                 .consume(
                     queue,
@@ -189,16 +306,34 @@ impl Worker {
         }
         let mut deliveries: Deliveries = stream::select_all(streams).boxed();
         let mut control = pidbox::listen(&bus, &config.hostname).await?;
+        EventDispatcher::declare(&bus).await?;
         info!(hostname = config.hostname, queues = ?config.queues, prefetch = config.prefetch, concurrency = config.concurrency, tasks = ?tasks.keys().collect::<Vec<_>>(), "worker ready");
 
+        let mut task_names: Vec<String> = tasks.keys().cloned().collect();
+        task_names.sort();
         let shared = Arc::new(Shared {
             bus: bus.clone(),
             hostname: config.hostname.clone(),
             state: State::default(),
-            slots: Arc::new(Semaphore::new(config.concurrency)),
+            events: EventDispatcher::new(bus.clone(), config.hostname.clone(), task_events),
+            stop: CancellationToken::new(),
+            started: Instant::now(),
+            queues: config.queues.clone(),
+            task_names,
+            concurrency: config.concurrency,
+            prefetch: config.prefetch,
+            broker,
+            backend,
+            acks_late,
+            time_limits,
+            rate_limits: ratelimit::RateLimits::new(rate_limits),
+            slots: slots::Slots::new(config.concurrency),
             drain: CancellationToken::new(),
             hard: CancellationToken::new(),
         });
+        send_worker_event(&shared, "worker-online");
+        let mut heartbeat =
+            tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT_INTERVAL, HEARTBEAT_INTERVAL);
         let mut jobs = JoinSet::new();
         // Dropped first if `run` is aborted: task tokens are cancelled, then jobs aborted.
         let _hard_stop_on_drop = shared.hard.clone().drop_guard();
@@ -206,6 +341,8 @@ impl Worker {
         let outcome = loop {
             tokio::select! {
                 () = shutdown.cancelled() => break Ok(()),
+                () = shared.stop.cancelled() => break Ok(()),
+                _ = heartbeat.tick() => send_worker_event(&shared, "worker-heartbeat"),
                 item = deliveries.next() => match item {
                     Some((queue, Ok(delivery))) => accept(&shared, &tasks, &mut jobs, queue, delivery),
                     Some((queue, Err(e))) => { error!(queue, error = %e, "consumer failed"); break Err(e.into()) }
@@ -238,6 +375,7 @@ impl Worker {
                     Some(Ok(delivery)) => pidbox::handle(&shared, delivery).await,
                     _ => control_open = false,
                 },
+                _ = heartbeat.tick() => send_worker_event(&shared, "worker-heartbeat"),
                 () = sleep_until(deadline), if !shared.hard.is_cancelled() => {
                     warn!(running = jobs.len(), "shutdown grace elapsed; cancelling running tasks");
                     shared.hard.cancel();
@@ -245,6 +383,8 @@ impl Worker {
             }
         }
         drop(deliveries);
+        send_worker_event(&shared, "worker-offline");
+        shared.events.flush().await;
         info!(hostname = config.hostname, "worker stopped");
         outcome
     }
@@ -274,26 +414,49 @@ fn accept(
             id = msg.id,
             "received an unregistered task; rejecting it"
         );
-        jobs.spawn(settle(
-            delivery,
-            Settle::Nack { requeue: false },
-            "an unregistered task",
-        ));
+        let exception = format!("NotRegistered({})", repr::value_repr(&json!(msg.task)));
+        shared.events.send(
+            "task-failed",
+            vec![("uuid", json!(msg.id)), ("exception", json!(exception))],
+        );
+        let (shared, exc) = (shared.clone(), results::exception("NotRegistered", &msg.task));
+        jobs.spawn(async move {
+            let traceback = results::traceback(&msg, &exc);
+            results::finish(&shared, &msg, &queue, &results::Finished::Failure { exc, traceback }).await;
+            settle(delivery, Settle::Nack { requeue: false }, "an unregistered task").await;
+        });
         return;
     };
     if shared.state.is_revoked(&msg.id) {
         info!(task = msg.task, id = msg.id, "discarding revoked task");
-        jobs.spawn(settle(delivery, Settle::Ack, "a revoked task"));
+        job::send_revoked(shared, &msg.id, false);
+        jobs.spawn(job::discard(shared.clone(), delivery, msg, queue, "revoked"));
         return;
     }
     if msg.options.expires.is_some_and(|t| t <= chrono::Utc::now()) {
         info!(task = msg.task, id = msg.id, "discarding expired task");
-        jobs.spawn(settle(delivery, Settle::Ack, "an expired task"));
+        job::send_revoked(shared, &msg.id, true);
+        jobs.spawn(job::discard(shared.clone(), delivery, msg, queue, "expired"));
         return;
     }
+    send_received(shared, &msg, &delivery);
     let token = shared.hard.child_token();
-    let slot = shared.state.reserve(&msg.id, token.clone());
+    let info = RequestInfo {
+        id: msg.id.clone(),
+        name: msg.task.clone(),
+        args: msg.args.clone(),
+        kwargs: msg.kwargs.clone(),
+        eta: msg.options.eta,
+        exchange: delivery.exchange.clone(),
+        routing_key: delivery.routing_key.clone(),
+        priority: delivery.properties.priority,
+        redelivered: delivery.redelivered,
+    };
+    let slot = shared.state.reserve(info, token.clone());
+    // In delivery order; tasks held for an ETA or a rate limit queue when due.
+    let ticket = (msg.options.eta.is_none() && !shared.rate_limits.limits(&msg.task)).then(|| shared.slots.ticket());
     let job = Job {
+        ticket,
         shared: shared.clone(),
         delivery,
         msg,
@@ -303,6 +466,76 @@ fn accept(
         token,
     };
     jobs.spawn(job.process());
+}
+
+/// `task-received`, with the message's `argsrepr`/`kwargsrepr` when it has them.
+fn send_received(shared: &Shared, msg: &TaskMessage, delivery: &Delivery) {
+    if !shared.events.task_events() {
+        return;
+    }
+    let header = |key: &str| {
+        delivery
+            .properties
+            .headers
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let args = header("argsrepr").unwrap_or_else(|| repr::value_repr(&Value::Array(msg.args.clone())));
+    let kwargs = header("kwargsrepr").unwrap_or_else(|| repr::value_repr(&Value::Object(msg.kwargs.clone())));
+    let o = &msg.options;
+    shared.events.send(
+        "task-received",
+        vec![
+            ("uuid", json!(msg.id)),
+            ("name", json!(msg.task)),
+            ("args", json!(args)),
+            ("kwargs", json!(kwargs)),
+            ("root_id", json!(o.root_id.as_deref().unwrap_or(&msg.id))),
+            ("parent_id", json!(o.parent_id)),
+            ("retries", json!(o.retries)),
+            ("eta", json!(o.eta.as_ref().map(format_iso))),
+            ("expires", json!(o.expires.as_ref().map(format_iso))),
+        ],
+    );
+}
+
+/// `worker-online`/`-heartbeat`/`-offline` with the heartbeat fields Celery's `Heart` sends.
+fn send_worker_event(shared: &Shared, event_type: &str) {
+    let (_, processed) = shared.state.totals();
+    let mut fields = vec![
+        ("freq", json!(HEARTBEAT_INTERVAL.as_secs_f64())),
+        ("active", json!(shared.state.active_count())),
+        ("processed", json!(processed)),
+        ("loadavg", json!(load_average())),
+    ];
+    fields.extend(software_info());
+    shared.events.send(event_type, fields);
+}
+
+/// kombu's `Connection.info()` subset for a broker URL (`scheme://user:pass@host:port/vhost`),
+/// without the password.
+fn broker_info(url: &str) -> Value {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("amqp", url));
+    let (auth, rest) = rest.rsplit_once('@').unwrap_or(("", rest));
+    let userid = auth.split(':').next().filter(|u| !u.is_empty());
+    let (hostport, vhost) = rest.split_once('/').unwrap_or((rest, ""));
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse::<u16>().ok()),
+        None => (hostport, None),
+    };
+    let vhost = match vhost {
+        "" | "%2f" | "%2F" => "/".to_owned(),
+        other => other.replace("%2f", "/").replace("%2F", "/"),
+    };
+    let ssl = matches!(scheme, "amqps" | "rediss");
+    let transport = if ssl { &scheme[..scheme.len() - 1] } else { scheme };
+    json!({
+        "hostname": host, "userid": userid, "virtual_host": vhost,
+        "port": port.unwrap_or(if scheme.starts_with("redis") { 6379 } else { 5672 }),
+        "insist": false, "ssl": ssl, "transport": transport,
+        "transport_options": {}, "login_method": "PLAIN", "uri_prefix": null,
+    })
 }
 
 fn log_join(done: std::result::Result<(), tokio::task::JoinError>) {

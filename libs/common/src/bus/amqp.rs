@@ -37,7 +37,7 @@ use tracing::{info, warn};
 
 use self::convert::{queue_arguments, short};
 use self::publish::Publisher;
-use super::{Bus, ConsumeOptions, Consumer, Error, ExchangeKind, OutgoingMessage, QueueSpec, Result};
+use super::{Bus, ConsumeOptions, Consumer, Error, ExchangeKind, ExchangeSpec, OutgoingMessage, QueueSpec, Result};
 
 /// Settings of [`AmqpBus`] (the broker URL is passed separately: it holds credentials).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -90,7 +90,7 @@ struct Inner {
 /// What this bus declared, to redeclare before re-consuming.
 #[derive(Default)]
 struct Declared {
-    exchanges: HashMap<String, ExchangeKind>,
+    exchanges: HashMap<String, ExchangeSpec>,
     queues: HashMap<String, QueueSpec>,
     /// (queue, exchange, routing key)
     bindings: HashSet<(String, String, String)>,
@@ -179,7 +179,7 @@ impl Inner {
                 .bindings
                 .iter()
                 .filter(|(q, _, _)| q == queue)
-                .map(|(_, ex, key)| (ex.clone(), key.clone(), declared.exchanges.get(ex).copied()))
+                .map(|(_, ex, key)| (ex.clone(), key.clone(), declared.exchanges.get(ex).cloned()))
                 .collect();
             (spec, bindings)
         };
@@ -187,11 +187,11 @@ impl Inner {
         let name = |value: &str| short(value, "name").map_err(|e| io_error(&e.to_string()));
         let args = queue_arguments(&spec).map_err(|e| io_error(&e.to_string()))?;
         channel.queue_declare(name(queue)?, queue_options(&spec), args).await?;
-        for (exchange, key, kind) in bindings {
-            if let Some(kind) = kind {
-                let options = exchange_options();
+        for (exchange, key, spec) in bindings {
+            if let Some(spec) = spec {
+                let options = exchange_options(&spec);
                 channel
-                    .exchange_declare(name(&exchange)?, lapin_kind(kind), options, FieldTable::default())
+                    .exchange_declare(name(&exchange)?, lapin_kind(spec.kind), options, FieldTable::default())
                     .await?;
             }
             let options = QueueBindOptions::default();
@@ -211,18 +211,19 @@ impl Inner {
 
 #[async_trait]
 impl Bus for AmqpBus {
-    async fn declare_exchange(&self, name: &str, kind: ExchangeKind) -> Result<()> {
-        let exchange = short(name, "exchange name")?;
+    async fn declare_exchange_spec(&self, spec: &ExchangeSpec) -> Result<()> {
+        let exchange = short(&spec.name, "exchange name")?;
+        let (kind, options) = (lapin_kind(spec.kind), exchange_options(spec));
         self.inner
             .with_channel("declare exchange", |ch| {
-                let exchange = exchange.clone();
+                let (exchange, kind) = (exchange.clone(), kind.clone());
                 async move {
-                    ch.exchange_declare(exchange, lapin_kind(kind), exchange_options(), FieldTable::default())
+                    ch.exchange_declare(exchange, kind, options, FieldTable::default())
                         .await
                 }
             })
             .await?;
-        self.inner.declared().exchanges.insert(name.to_owned(), kind);
+        self.inner.declared().exchanges.insert(spec.name.clone(), spec.clone());
         Ok(())
     }
 
@@ -320,10 +321,10 @@ fn lapin_kind(kind: ExchangeKind) -> lapin::ExchangeKind {
     }
 }
 
-/// Exchanges are always durable (the port has no transient exchanges).
-fn exchange_options() -> ExchangeDeclareOptions {
+fn exchange_options(spec: &ExchangeSpec) -> ExchangeDeclareOptions {
     ExchangeDeclareOptions {
-        durable: true,
+        durable: spec.durable,
+        auto_delete: spec.auto_delete,
         ..ExchangeDeclareOptions::default()
     }
 }

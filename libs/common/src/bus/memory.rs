@@ -1,7 +1,8 @@
 //! The in-process broker behind `myelin server`: the [`Bus`] port in memory, behaving like
 //! RabbitMQ for everything Myelin relies on (the shared conformance suite checks both).
 //!
-//! - Exchanges: direct, topic (`*` one word, `#` zero or more) and fanout, plus AMQP's default
+//! - Exchanges: direct, topic (`*` one word, `#` zero or more) and fanout (durable or not, and
+//!   auto-delete ones removed with their last binding), plus AMQP's default
 //!   exchange `""` that routes to the queue named by the routing key. `amq.direct`, `amq.topic` and
 //!   `amq.fanout` exist from the start. Publishing to an unknown exchange fails with
 //!   [`Error::NotFound`]; a message routed to no queue is dropped.
@@ -41,7 +42,9 @@ use tokio::time::Instant;
 use self::consumer::MemoryConsumer;
 use self::queue::{DeadLetter, Queue};
 use self::topic::Pattern;
-use super::{Bus, ConsumeOptions, Consumer, Error, ExchangeKind, OutgoingMessage, Properties, QueueSpec, Result};
+use super::{
+    Bus, ConsumeOptions, Consumer, Error, ExchangeKind, ExchangeSpec, OutgoingMessage, Properties, QueueSpec, Result,
+};
 
 /// The in-process [`Bus`]. Cheap to clone: clones share the same broker.
 #[derive(Clone, Default)]
@@ -84,6 +87,8 @@ struct Topology {
 
 struct Exchange {
     kind: ExchangeKind,
+    durable: bool,
+    auto_delete: bool,
     bindings: Vec<Binding>,
 }
 
@@ -106,6 +111,8 @@ impl Default for Broker {
                 name.to_owned(),
                 Exchange {
                     kind,
+                    durable: true,
+                    auto_delete: false,
                     bindings: Vec::new(),
                 },
             );
@@ -202,9 +209,12 @@ impl Broker {
             return;
         }
         topology.queues.remove(name);
-        for exchange in topology.exchanges.values_mut() {
+        // Auto-delete exchanges go away with their last binding, as in RabbitMQ.
+        topology.exchanges.retain(|_, exchange| {
+            let before = exchange.bindings.len();
             exchange.bindings.retain(|b| !Arc::ptr_eq(&b.queue, &queue));
-        }
+            !(exchange.auto_delete && before > 0 && exchange.bindings.is_empty())
+        });
         drop(topology);
         queue.delete();
     }
@@ -218,7 +228,13 @@ impl Broker {
 
 #[async_trait]
 impl Bus for MemoryBus {
-    async fn declare_exchange(&self, name: &str, kind: ExchangeKind) -> Result<()> {
+    async fn declare_exchange_spec(&self, spec: &ExchangeSpec) -> Result<()> {
+        let ExchangeSpec {
+            name,
+            kind,
+            durable,
+            auto_delete,
+        } = spec;
         if name.is_empty() || (name.starts_with("amq.") && !self.broker.read().exchanges.contains_key(name)) {
             return Err(Error::Channel(format!(
                 "ACCESS_REFUSED - exchange name '{name}' is reserved"
@@ -226,16 +242,26 @@ impl Bus for MemoryBus {
         }
         let mut topology = self.broker.write();
         match topology.exchanges.get(name) {
-            Some(existing) if existing.kind != kind => Err(Error::Channel(format!(
+            Some(existing) if existing.kind != *kind => Err(Error::Channel(format!(
                 "PRECONDITION_FAILED - inequivalent arg 'type' for exchange '{name}': received {kind:?} but current is {:?}",
                 existing.kind
+            ))),
+            Some(existing) if existing.durable != *durable => Err(Error::Channel(format!(
+                "PRECONDITION_FAILED - inequivalent arg 'durable' for exchange '{name}': received '{durable}' but current is '{}'",
+                existing.durable
+            ))),
+            Some(existing) if existing.auto_delete != *auto_delete => Err(Error::Channel(format!(
+                "PRECONDITION_FAILED - inequivalent arg 'auto_delete' for exchange '{name}': received '{auto_delete}' but current is '{}'",
+                existing.auto_delete
             ))),
             Some(_) => Ok(()),
             None => {
                 topology.exchanges.insert(
-                    name.to_owned(),
+                    name.clone(),
                     Exchange {
-                        kind,
+                        kind: *kind,
+                        durable: *durable,
+                        auto_delete: *auto_delete,
                         bindings: Vec::new(),
                     },
                 );

@@ -53,6 +53,38 @@ pub enum ExchangeKind {
     Fanout,
 }
 
+/// How to declare an exchange. Redeclaring an exchange with other properties fails (RabbitMQ's
+/// `PRECONDITION_FAILED - inequivalent arg ...`), so declare each one exactly as its other users do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeSpec {
+    pub name: String,
+    pub kind: ExchangeKind,
+    /// Survives a broker restart.
+    pub durable: bool,
+    /// Deleted by the broker when its last binding goes away (after it had at least one).
+    pub auto_delete: bool,
+}
+
+impl ExchangeSpec {
+    /// A durable exchange that is not auto-deleted (what [`Bus::declare_exchange`] declares).
+    pub fn durable(name: impl Into<String>, kind: ExchangeKind) -> Self {
+        Self {
+            name: name.into(),
+            kind,
+            durable: true,
+            auto_delete: false,
+        }
+    }
+
+    /// A non-durable exchange that is not auto-deleted (kombu's `Exchange(..., durable=False)`).
+    pub fn transient(name: impl Into<String>, kind: ExchangeKind) -> Self {
+        Self {
+            durable: false,
+            ..Self::durable(name, kind)
+        }
+    }
+}
+
 /// How to declare a queue. Declaring the same queue twice with the same spec is a no-op.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueSpec {
@@ -200,7 +232,13 @@ pub type Consumer = BoxStream<'static, Result<Delivery>>;
 
 #[async_trait]
 pub trait Bus: Send + Sync + 'static {
-    async fn declare_exchange(&self, name: &str, kind: ExchangeKind) -> Result<()>;
+    /// Declares a durable exchange (not auto-deleted): `declare_exchange_spec(&ExchangeSpec::durable(..))`.
+    async fn declare_exchange(&self, name: &str, kind: ExchangeKind) -> Result<()> {
+        self.declare_exchange_spec(&ExchangeSpec::durable(name, kind)).await
+    }
+    /// Declares an exchange as `spec` says. Idempotent for the same spec; an existing exchange
+    /// with another kind or durability fails with [`Error::Channel`] (`PRECONDITION_FAILED`).
+    async fn declare_exchange_spec(&self, spec: &ExchangeSpec) -> Result<()>;
     async fn declare_queue(&self, spec: &QueueSpec) -> Result<()>;
     async fn bind_queue(&self, queue: &str, exchange: &str, routing_key: &str) -> Result<()>;
     async fn delete_queue(&self, queue: &str) -> Result<()>;
