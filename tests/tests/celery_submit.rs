@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
+use myelin_celery::backend::{RedisBackend, ResultBackend, TaskState};
 use myelin_celery::{Producer, Task, TaskContext, TaskMessage, TaskOutcome};
 use myelin_client::Client;
 use myelin_common::bus::amqp::{AmqpBus, AmqpSettings};
@@ -309,6 +310,7 @@ impl Platform {
                 ("MYELIN_EXECUTOR__CELERY_PROJECT", self.project.to_string()),
                 ("MYELIN_EXECUTOR__CELERY_TASKS__TRAIN", self.train.display().to_string()),
                 ("MYELIN_EXECUTOR__CELERY_POLL_MIN_MS", "100".into()),
+                ("MYELIN_EXECUTOR__CELERY_RESULT_BACKEND", myelin_e2e::redis_url()),
             ],
         )?;
         let result = self.send_through(&amqp, &mut executor, port).await;
@@ -346,6 +348,16 @@ impl Platform {
                 run.outputs
             );
             ensure!(run.meta_info.as_ref().map(|m| &m["celery_task"]) == Some(&json!(msg.task)));
+            // What a Python client's `AsyncResult(id).get()` reads: the run's outputs.
+            let backend = RedisBackend::connect(&myelin_e2e::redis_url()).await?;
+            let meta = backend.wait(&msg.id, Duration::from_secs(30)).await?;
+            ensure!(meta.status == TaskState::Success, "{}: {:?}", msg.task, meta);
+            ensure!(
+                meta.result == json!({"loss": lr, "seen": "yes"}),
+                "{}: {:?}",
+                msg.task,
+                meta.result
+            );
         }
         Ok(())
     }

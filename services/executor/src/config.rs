@@ -92,6 +92,12 @@ pub struct Settings {
     /// Seconds a submission task waits for its run to finish before failing with `RunWaitTimeout`
     /// (the run itself goes on); 0 waits as long as it takes.
     pub celery_wait_timeout_secs: u64,
+    /// Where the submission tasks' results go, as Celery's `result_backend`: `redis://host:port/db`
+    /// (what Python's `AsyncResult.get()` then reads: the run's outputs, or the run's failure) or
+    /// `rpc://`. Unset: results are not stored (as a Celery worker without a backend); the runs
+    /// still run and are visible in the API.
+    #[serde(serialize_with = "secret::option::serialize")]
+    pub celery_result_backend: Option<SecretString>,
     pub http: HttpLimits,
     pub telemetry: TelemetrySettings,
 }
@@ -128,6 +134,7 @@ impl Default for Settings {
             celery_poll_min_ms: 500,
             celery_poll_max_ms: 5000,
             celery_wait_timeout_secs: 7 * 24 * 3600,
+            celery_result_backend: None,
             http: HttpLimits::default(),
             telemetry: TelemetrySettings::default(),
         }

@@ -41,6 +41,7 @@ use myelin_common::coord::SharedCoord;
 use myelin_common::run_token::RunTokenKey;
 use myelin_contracts::events::EVENTS_EXCHANGE;
 use myelin_contracts::execution::{EXECUTE_RUN_TASK, run_queue};
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -200,8 +201,18 @@ impl App {
         };
         let ready = self.ready.clone();
         ready.store(!shutdown.is_cancelled(), Ordering::SeqCst);
+        let results_url = settings
+            .celery_result_backend
+            .as_ref()
+            .map(|url| url.expose_secret().to_owned());
+        let bus = self.bus.clone();
         async move {
-            let submit = submit?;
+            let submit = match (submit?, results_url) {
+                (Some(worker), Some(url)) => {
+                    Some(worker.with_backend(myelin_celery::connect::backend(&url, bus).await?))
+                }
+                (worker, _) => worker,
+            };
             let watcher = {
                 let ready = ready.clone();
                 let shutdown = shutdown.clone();
