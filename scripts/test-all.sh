@@ -18,6 +18,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 1
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 VENV="${MYELIN_VENV:-$ROOT/.venv}"
+# Rust tests that drive Python Celery find the venv here.
+export MYELIN_VENV="$VENV"
 if [[ -z "${NEXTEST_PROFILE:-}" ]]; then
     if [[ "${CI:-}" == "true" ]]; then NEXTEST_PROFILE=ci; else NEXTEST_PROFILE=default; fi
 fi

@@ -237,7 +237,8 @@ def our_worker(procs, tmp_path, backend_url):
     """
 
     def start(broker: Broker, queue: str, *, backend: Optional[str] = None, concurrency: Optional[int] = None,
-              events: bool = False, queues: tuple = (), max_priority: Optional[int] = None) -> Proc:
+              events: bool = False, queues: tuple = (), max_priority: Optional[int] = None,
+              extra: tuple = ()) -> Proc:
         exe = binary("CELERY_CONFORMANCE_WORKER", "celery-conformance-worker")
         name = hostname("ours")
         cmd = [exe, "--broker", broker.url, "--backend", backend or backend_url, "--hostname", name]
@@ -249,6 +250,7 @@ def our_worker(procs, tmp_path, backend_url):
             cmd.append("--events")
         if max_priority is not None:
             cmd += ["--max-priority", str(max_priority)]
+        cmd += list(extra)
         p = Proc(f"celery-conformance-worker {name}", cmd, tmp_path / f"{name}.log", hostname=name)
         procs.append(p.start(base_env(), tmp_path))
         p.wait_for_output(OUR_READY)

@@ -13,7 +13,8 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from celery.exceptions import NotRegistered, SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded
+from celery.exceptions import (MaxRetriesExceededError, NotRegistered, SoftTimeLimitExceeded, TaskRevokedError,
+                               TimeLimitExceeded)
 
 from conftest import RESULT_TIMEOUT_S as T
 from conftest import wait_until
@@ -99,6 +100,25 @@ def test_retries_until_done(broker, queue, client, target_worker):
     started = time.monotonic()
     assert client.send("tasks.flaky", 2).get(timeout=T) == 2
     assert time.monotonic() - started >= 1.8, "two retries with countdown 1 took under 2 s"
+
+
+def test_max_retries_exceeded(broker, queue, client, our_worker):
+    """Our worker's per-task max_retries (Celery's Task.max_retries): the third retry asked fails the task."""
+    our_worker(broker, queue, extra=("--max-retries", "2"))
+    result = client.send("tasks.flaky", 5)
+    with pytest.raises(MaxRetriesExceededError, match="tasks.flaky"):
+        result.get(timeout=T)
+    assert result.state == "FAILURE"
+
+
+def test_rate_limit_spaces_the_starts(broker, queue, client, our_worker):
+    """tasks.add limited to 2/s on our worker: 5 adds, although 4 could run at once, take at least 2 s."""
+    our_worker(broker, queue, concurrency=4, extra=("--rate-limit", "tasks.add=2/s"))
+    results = [client.send("tasks.add", i, i) for i in range(5)]
+    assert [r.get(timeout=T) for r in results] == [2 * i for i in range(5)]
+    done = sorted(done_at(r) for r in results)
+    assert (done[-1] - done[0]).total_seconds() >= 1.8, f"5 starts at 2/s finished within {done[-1] - done[0]}"
+    assert client.send("tasks.mul", 3, 3).get(timeout=T) == 9
 
 
 def test_revoke_of_a_waiting_task(broker, queue, client, target_worker):

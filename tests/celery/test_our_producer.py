@@ -100,3 +100,13 @@ def test_chord(broker, queue, client, py_worker, celery_send):
     assert client.result(out["body_id"]).get(timeout=T) == 15
     for task_id in out["ids"]:
         assert client.result(task_id).get(timeout=T) == 5
+
+
+def test_sent_events(broker, queue, client, events, py_worker, celery_send):
+    """--sent-events: a Python event receiver sees our `task-sent` (Celery's task_send_sent_event)."""
+    py_worker(broker, queue)
+    out = send(celery_send, broker, queue, "tasks.add", [4, 5], "--sent-events")
+    sent = events.find(lambda e: e.get("type") == "task-sent" and e.get("uuid") == out["id"])
+    assert sent["name"] == "tasks.add"
+    assert sent["queue"] == queue
+    assert client.result(out["id"]).get(timeout=T) == 9

@@ -359,6 +359,49 @@ impl Platform {
                 meta.result
             );
         }
+        self.python_send_task(amqp).await
+    }
+
+    /// What the issue promises, from Python Celery itself: `app.send_task('train', kwargs=...)`
+    /// runs the component and `AsyncResult.get()` returns its outputs.
+    async fn python_send_task(&self, amqp: &str) -> anyhow::Result<()> {
+        let venv = std::env::var_os("MYELIN_VENV")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv")));
+        let python = venv.join("bin/python");
+        ensure!(
+            python.exists(),
+            "no Python Celery at {} (set MYELIN_VENV)",
+            python.display()
+        );
+        let script = r#"
+import json, sys
+from celery import Celery
+app = Celery("client", broker=sys.argv[1], backend=sys.argv[2])
+result = app.send_task("train", kwargs={"lr": 0.25})
+print(json.dumps({"id": result.id, "outputs": result.get(timeout=60)}))
+"#;
+        let out = tokio::time::timeout(
+            Duration::from_secs(90),
+            tokio::process::Command::new(&python)
+                .arg("-c")
+                .arg(script)
+                .arg(amqp)
+                .arg(myelin_e2e::redis_url())
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .context("python send_task timed out")??;
+        ensure!(
+            out.status.success(),
+            "python send_task failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let answer: Value = serde_json::from_slice(&out.stdout)?;
+        ensure!(answer["outputs"] == json!({"loss": 0.25, "seen": "yes"}), "{answer}");
+        let run = self.run_of(answer["id"].as_str().unwrap_or_default()).await?;
+        ensure!(run.status == Statuses::Succeeded, "{}", run.status);
         Ok(())
     }
 

@@ -26,4 +26,4 @@ pub use error::{Error, Result};
 pub use events::EventDispatcher;
 pub use producer::Producer;
 pub use protocol::{TaskMessage, TaskOptions};
-pub use worker::{DEFAULT_RETRY_DELAY, Task, TaskContext, TaskOutcome, Worker, WorkerConfig};
+pub use worker::{DEFAULT_RETRY_DELAY, Task, TaskContext, TaskOutcome, Worker, WorkerConfig, parse_rate};

@@ -1,7 +1,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The Redis result backend against a real Redis (`REDIS_URL`, default `redis://127.0.0.1:6379`)
-//! and against Python Celery (the venv at `MYELIN_VENV`, default `/work/venv`): Python reads what
+//! and against Python Celery (the venv at `MYELIN_VENV`, default the workspace's `.venv`): Python reads what
 //! we store and we read what Python stores, chords included. A missing Redis or Python fails.
+
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,32 +29,8 @@ async fn backend() -> RedisBackend {
     }
 }
 
-/// Runs `script` with the venv's Python (argv after it), returns stdout; fails loudly.
 async fn python(script: &str, args: &[&str]) -> String {
-    let venv = std::env::var("MYELIN_VENV").unwrap_or_else(|_| "/work/venv".into());
-    let py = format!("{venv}/bin/python");
-    assert!(
-        std::path::Path::new(&py).exists(),
-        "Python Celery venv missing: {py} (set MYELIN_VENV)"
-    );
-    let out = tokio::time::timeout(
-        Duration::from_secs(60),
-        tokio::process::Command::new(&py)
-            .arg("-c")
-            .arg(script)
-            .args(args)
-            .output(),
-    )
-    .await
-    .expect("python timed out")
-    .expect("python runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "python failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    support::run_python(script, args).await
 }
 
 #[tokio::test]

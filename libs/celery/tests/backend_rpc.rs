@@ -4,6 +4,8 @@
 //! `/work/venv`): our reply message equals the one Celery's `RPCBackend.store_result` publishes,
 //! a Python client's `AsyncResult.get()` receives our states, and our `wait` receives Python's.
 
+mod support;
+
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,28 +39,11 @@ async fn bus() -> SharedBus {
 }
 
 fn python_cmd() -> tokio::process::Command {
-    let venv = std::env::var("MYELIN_VENV").unwrap_or_else(|_| "/work/venv".into());
-    let py = format!("{venv}/bin/python");
-    assert!(
-        std::path::Path::new(&py).exists(),
-        "Python Celery venv missing: {py} (set MYELIN_VENV)"
-    );
-    tokio::process::Command::new(py)
+    tokio::process::Command::new(support::python())
 }
 
 async fn python(script: &str, args: &[&str]) -> String {
-    let run = python_cmd().arg("-c").arg(script).args(args).output();
-    let out = tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("python timed out")
-        .expect("python runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "python failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    support::run_python(script, args).await
 }
 
 async fn next_delivery(bus: &SharedBus, queue: &str) -> Delivery {

@@ -7,6 +7,8 @@
 //!
 //! Run: `cargo test -p myelin-celery --test canvas`.
 
+mod support;
+
 use myelin_celery::TaskMessage;
 use myelin_celery::canvas::{self, Freeze, Routed};
 use myelin_celery::protocol::Signature;
@@ -307,12 +309,7 @@ fn to_message_reads_the_signatures_options() {
 /// our `chain` and the next step it would send equals ours).
 #[test]
 fn python_celery_reads_our_chain() {
-    let venv = std::env::var("MYELIN_VENV").unwrap_or_else(|_| "/work/venv".into());
-    let python = format!("{venv}/bin/python");
-    assert!(
-        std::path::Path::new(&python).exists(),
-        "Python Celery venv missing at {python} (set MYELIN_VENV)"
-    );
+    let python = support::python();
     let built = freeze()
         .chain(vec![
             add(2, 2),

@@ -4,7 +4,7 @@
 //!
 //! - `memory_*`: on `MemoryBus`, our own `control::call` and an events queue bound to `celeryev`;
 //! - `python_*`: on RabbitMQ at `AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672/%2f`)
-//!   against Python Celery (venv at `MYELIN_VENV`, default `/work/venv`; missing → the test
+//!   against Python Celery (venv at `MYELIN_VENV`, default the workspace's `.venv`; missing → the test
 //!   fails): `app.events.Receiver` sees worker-online/heartbeat and task-received/started/
 //!   succeeded, `app.control.inspect(destination=[ours])` answers every inspect command,
 //!   `app.control.shutdown` stops our worker.
@@ -13,6 +13,8 @@
 //! Celery workers share it); if an old durable one is in the way it is deleted and redeclared.
 //!
 //! Run: `cargo test -p myelin-celery --test events_control`.
+
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,15 +37,7 @@ fn amqp_url() -> String {
     std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
-fn python() -> String {
-    let venv = std::env::var("MYELIN_VENV").unwrap_or_else(|_| "/work/venv".into());
-    let py = format!("{venv}/bin/python");
-    assert!(
-        std::path::Path::new(&py).exists(),
-        "Python Celery venv missing: {py} (set MYELIN_VENV)"
-    );
-    py
-}
+use support::python;
 
 /// `evtest.add(a, b)` and `evtest.sleep(s)` (returns `s` after `s` seconds, or stops on revoke).
 struct Add;

@@ -1,12 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! `KombuRedisBus` against a real Redis (`REDIS_URL`, default `redis://127.0.0.1:6379`; database
 //! 10, and 11 for the visibility-timeout case) and against Python kombu/Celery from the venv at
-//! `MYELIN_VENV` (default `/work/venv`). A missing Redis or venv fails the tests. Every case uses
+//! `MYELIN_VENV` (default the workspace's `.venv`). A missing Redis or venv fails the tests. Every case uses
 //! its own queue names, so the cases run in parallel.
 //!
 //! Run: `cargo test -p myelin-celery --test redis_broker`.
 
-use std::path::PathBuf;
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,30 +36,7 @@ fn redis_url(db: u8) -> String {
     format!("{root}/{db}")
 }
 
-fn python() -> PathBuf {
-    let venv = std::env::var("MYELIN_VENV").unwrap_or_else(|_| "/work/venv".into());
-    let python = PathBuf::from(venv).join("bin/python");
-    assert!(python.exists(), "no Python at {} (set MYELIN_VENV)", python.display());
-    python
-}
-
-/// Runs a Python script with arguments and returns its stdout; fails on error or after 60 s.
-async fn run_python(script: &str, args: &[&str]) -> String {
-    let mut cmd = tokio::process::Command::new(python());
-    cmd.arg("-c").arg(script).args(args).kill_on_drop(true);
-    let out = timeout(Duration::from_secs(60), cmd.output())
-        .await
-        .expect("python timed out")
-        .expect("cannot run python");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "python failed: {}\nstdout: {stdout}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use support::run_python;
 
 fn unique(case: &str) -> String {
     format!("myelin-test.redis.{case}.{}", uuid::Uuid::new_v4().simple())

@@ -9,7 +9,7 @@
 //! ```text
 //! celery-conformance-worker [--broker URL] [--backend URL] [-Q QUEUE]... [--hostname NAME]
 //!     [--concurrency N] [--prefetch N] [--events] [--max-priority N] [--acks-late]
-//!     [--time-limit S] [--soft-time-limit S]
+//!     [--time-limit S] [--soft-time-limit S] [--rate-limit TASK=RATE]... [--max-retries N]
 //! ```
 //! Prints `worker ready` once it consumes; stops gracefully on SIGINT/SIGTERM or `shutdown`.
 
@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::Context;
 use async_trait::async_trait;
 use clap::Parser;
-use myelin_celery::{Task, TaskContext, TaskMessage, TaskOutcome, Worker, WorkerConfig, connect};
+use myelin_celery::{Task, TaskContext, TaskMessage, TaskOutcome, Worker, WorkerConfig, connect, parse_rate};
 use serde_json::{Value, json};
 
 #[derive(Debug, Parser)]
@@ -58,6 +58,19 @@ struct Args {
     /// Default soft time limit in seconds.
     #[arg(long)]
     soft_time_limit: Option<f64>,
+    /// `TASK=RATE` (Celery's rate strings: `10/s`, `100/m`, `1000/h`); repeatable.
+    #[arg(long, value_parser = rate_limit)]
+    rate_limit: Vec<(String, f64)>,
+    /// Retries each task may ask for before it fails with `MaxRetriesExceededError` (Celery's
+    /// `Task.max_retries`); unlimited by default, as the conformance `flaky` task in Python.
+    #[arg(long)]
+    max_retries: Option<u32>,
+}
+
+fn rate_limit(s: &str) -> Result<(String, f64), String> {
+    let (task, rate) = s.split_once('=').ok_or("expected TASK=RATE, e.g. tasks.add=10/s")?;
+    let rate = parse_rate(rate).ok_or_else(|| format!("'{rate}' is not a rate like 10/s, 100/m or 1000/h"))?;
+    Ok((task.to_owned(), rate))
 }
 
 fn number(v: Option<&Value>) -> Result<f64, TaskOutcome> {
@@ -185,8 +198,15 @@ async fn main() -> anyhow::Result<()> {
         .with_queue_max_priority(args.max_priority)
         .with_acks_late(args.acks_late)
         .with_time_limits(args.time_limit, args.soft_time_limit);
-    for name in ["add", "mul", "tsum", "echo", "fail", "sleep", "flaky", "noop"] {
-        worker.register(format!("tasks.{name}"), Arc::new(Conformance(name)));
+    for short in ["add", "mul", "tsum", "echo", "fail", "sleep", "flaky", "noop"] {
+        let name = format!("tasks.{short}");
+        if let Some(max) = args.max_retries {
+            worker = worker.with_max_retries(&name, max);
+        }
+        worker.register(name, Arc::new(Conformance(short)));
+    }
+    for (task, rate) in &args.rate_limit {
+        worker = worker.with_rate_limit(task, *rate);
     }
     worker.run(myelin_common::shutdown::signal()).await?;
     Ok(())

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! celery-send [--broker URL] [--backend URL] --queue Q --name TASK --args JSON [--kwargs JSON]
-//!     [--countdown S] [--expires S] [--priority N]
+//!     [--countdown S] [--expires S] [--priority N] [--sent-events]
 //!     [--chain JSON]          # then these [name, args] steps run after TASK, each given the last result
 //!     [--group N]             # N copies of TASK as one group
 //!     [--chord-body TASK]     # ... and TASK called with the list of their results
@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use myelin_celery::canvas::{self, Routed};
 use myelin_celery::protocol::Signature;
-use myelin_celery::{Producer, connect};
+use myelin_celery::{EventDispatcher, Producer, connect};
 use serde_json::{Map, Value, json};
 
 #[derive(Debug, Parser)]
@@ -55,6 +55,9 @@ struct Args {
     /// With `--group`: a chord whose body TASK gets the list of the group's results.
     #[arg(long, requires = "group")]
     chord_body: Option<String>,
+    /// Send a `task-sent` event per task (Celery's `task_send_sent_event`).
+    #[arg(long)]
+    sent_events: bool,
 }
 
 fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> anyhow::Result<T> {
@@ -183,7 +186,12 @@ async fn main() -> anyhow::Result<()> {
             .await
             .context("cannot store the chord size in the result backend")?;
     }
-    let producer = Producer::new(bus);
+    let mut producer = Producer::new(bus.clone());
+    if args.sent_events {
+        EventDispatcher::declare(&bus).await?;
+        let hostname = format!("celery-send@{}", myelin_celery::protocol::hostname());
+        producer = producer.with_sent_events(EventDispatcher::new(bus.clone(), hostname, true));
+    }
     let mut declared = Vec::new();
     for (queue, msg) in &sent.messages {
         if !declared.contains(queue) {
@@ -192,6 +200,7 @@ async fn main() -> anyhow::Result<()> {
         }
         producer.send(queue, msg).await?;
     }
+    producer.flush_events().await;
     println!(
         "{}",
         json!({"id": sent.id, "ids": sent.ids, "group_id": sent.group_id, "body_id": sent.body_id})

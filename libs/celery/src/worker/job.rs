@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use myelin_common::bus::Delivery;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
+use super::notify::{outcome_event, send_revoked};
 use super::results::{self, Finished};
 use super::slots::Ticket;
 use super::state::Begin;
@@ -20,7 +21,7 @@ use crate::protocol::{TaskMessage, repr};
 /// Celery's `Task.default_retry_delay`, used when a retry gives no countdown.
 pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(180);
 /// Longest countdown honoured for a retry (keeps the ETA representable).
-const MAX_COUNTDOWN: Duration = Duration::from_secs(365 * 24 * 3600);
+pub(super) const MAX_COUNTDOWN: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// How a message is settled with the broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,49 +202,6 @@ fn time_limits(shared: &Shared, msg: &TaskMessage) -> (Option<f64>, Option<f64>)
     )
 }
 
-/// `task-revoked` for a task discarded before it ran (revoked, or `expired`).
-pub(super) fn send_revoked(shared: &Shared, id: &str, expired: bool) {
-    shared.events.send(
-        "task-revoked",
-        vec![
-            ("uuid", json!(id)),
-            ("terminated", json!(false)),
-            ("signum", Value::Null),
-            ("expired", json!(expired)),
-        ],
-    );
-}
-
-/// The event Celery sends for an outcome (`task-succeeded`, `-failed`, `-retried`, `-rejected`).
-fn outcome_event(outcome: &TaskOutcome, runtime: f64) -> Option<(&'static str, Vec<(&'static str, Value)>)> {
-    let exception = |exc_type: &str, message: &str| format!("{exc_type}({})", repr::value_repr(&json!(message)));
-    Some(match outcome {
-        TaskOutcome::Success(result) => (
-            "task-succeeded",
-            vec![("result", json!(repr::value_repr(result))), ("runtime", json!(runtime))],
-        ),
-        TaskOutcome::Failure { exc_type, message } => (
-            "task-failed",
-            vec![
-                ("exception", json!(exception(exc_type, message))),
-                ("traceback", json!(format!("{exc_type}: {message}"))),
-            ],
-        ),
-        TaskOutcome::Retry { countdown } => {
-            let when = countdown.unwrap_or(DEFAULT_RETRY_DELAY).min(MAX_COUNTDOWN);
-            let message = format!("Retry in {}s", when.as_secs());
-            (
-                "task-retried",
-                vec![
-                    ("exception", json!(exception("Retry", &message))),
-                    ("traceback", json!(format!("celery.exceptions.Retry: {message}"))),
-                ],
-            )
-        }
-        TaskOutcome::Reject { requeue } => ("task-rejected", vec![("requeue", json!(requeue))]),
-    })
-}
-
 /// Runs the task on its own tokio task so that a panic becomes a failure, not a lost message.
 /// Past the soft limit the task's `soft_limit` token is cancelled; past the hard limit the task
 /// is aborted and fails with `TimeLimitExceeded`.
@@ -315,6 +273,27 @@ async fn outcome_to_settle(
         TaskOutcome::Retry { .. } | TaskOutcome::Reject { requeue: true } if revoked => {
             info!(task = name, id, "task was revoked; not retrying it");
             (Settle::Ack, Some(Finished::Revoked { reason: "revoked" }))
+        }
+        TaskOutcome::Retry { .. }
+            if shared
+                .max_retries
+                .get(name)
+                .is_some_and(|max| msg.options.retries >= *max) =>
+        {
+            warn!(
+                task = name,
+                id,
+                retries = msg.options.retries,
+                "task asked for a retry beyond its max_retries"
+            );
+            let message = format!(
+                "Can't retry {name}[{id}] args:{} kwargs:{}",
+                repr::value_repr(&serde_json::Value::Array(msg.args.clone())),
+                repr::value_repr(&serde_json::Value::Object(msg.kwargs.clone()))
+            );
+            let exc = results::exception("MaxRetriesExceededError", &message);
+            let traceback = results::traceback(msg, &exc);
+            (Settle::Ack, Some(Finished::Failure { exc, traceback }))
         }
         TaskOutcome::Retry { countdown } => {
             let countdown = countdown.unwrap_or(DEFAULT_RETRY_DELAY).min(MAX_COUNTDOWN);

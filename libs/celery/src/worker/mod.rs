@@ -1,15 +1,24 @@
 //! The worker runtime: consumes Celery queues and runs registered [`Task`]s.
 //!
 //! - one consumer per queue with `prefetch` (unacked messages held, ETA ones included), and at
-//!   most `concurrency` tasks running at once across all queues;
-//! - late ack: a message is acked after its task returned and its outcome was handled, so a
-//!   worker that dies mid-task leaves the message to be redelivered (`redelivered = true`);
-//! - a message that does not decode, or names a task not registered here, is rejected (nack
-//!   without requeue, so it dead-letters if the queue has a DLX) and logged;
+//!   most `concurrency` tasks running at once across all queues, started in delivery order
+//!   (`slots`);
+//! - late ack (default, [`Worker::with_acks_late`]): a message is acked after its task returned,
+//!   its state was stored and its follow-ups sent, so a worker that dies mid-task leaves the
+//!   message to be redelivered (`redelivered = true`); early ack (Celery's default) acks it
+//!   just before the task starts;
+//! - a message that does not decode is rejected (nack without requeue, so it dead-letters if the
+//!   queue has a DLX); one naming a task not registered here is rejected and stored as
+//!   `FAILURE` `NotRegistered`;
 //! - a message with a future ETA is held on its own tokio task (the consumer keeps going), an
-//!   expired or revoked one is acked without running;
-//! - outcomes: `Success`/`Failure` ack, `Retry` republishes the message with `retries + 1` and an
-//!   ETA then acks, `Reject { requeue }` nacks;
+//!   expired or revoked one is acked without running and stored as `REVOKED`;
+//! - outcomes (`results`): `Success`/`Failure` stored in the result backend
+//!   ([`Worker::with_backend`]) and the canvas continued (chain, callbacks, errbacks, chord
+//!   body), then acked; `Retry` republishes the message with `retries + 1` and an ETA, stores
+//!   `RETRY`, then acks; `Reject { requeue }` nacks;
+//! - time limits (the message's `timelimit`, else [`Worker::with_time_limits`]): the soft one
+//!   cancels [`TaskContext::soft_limit`], the hard one aborts the task (`TimeLimitExceeded`);
+//!   rate limits per task name ([`Worker::with_rate_limit`], `ratelimit`);
 //! - remote control on `<hostname>.celery.pidbox` (see `pidbox`): `revoke` (with `terminate`, the
 //!   running task's [`TaskContext::cancel`] is cancelled), `ping`, `shutdown` and the `inspect`
 //!   commands (`stats`, `active`, `reserved`, `scheduled`, `registered`, `revoked`,
@@ -23,6 +32,7 @@
 //!   everything at once and the broker redelivers the unacked messages.
 
 mod job;
+mod notify;
 mod pidbox;
 mod ratelimit;
 mod results;
@@ -43,16 +53,18 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 pub use job::DEFAULT_RETRY_DELAY;
+pub use ratelimit::parse_rate;
 
 use self::job::{Job, Settle, settle};
+use self::notify::{broker_info, send_received, send_worker_event};
 use self::state::{RequestInfo, State};
 use crate::backend::ResultBackend;
 use crate::control;
 use crate::error::{Error, Result};
-use crate::events::{EventDispatcher, HEARTBEAT_INTERVAL, load_average, software_info};
+use crate::events::{EventDispatcher, HEARTBEAT_INTERVAL};
 use crate::producer::declare_celery_queue;
 use crate::protocol::TaskMessage;
-use crate::protocol::{format_iso, repr};
+use crate::protocol::repr;
 
 /// A task implementation, registered on a [`Worker`] under a name.
 #[async_trait]
@@ -157,6 +169,7 @@ pub struct Worker {
     acks_late: bool,
     time_limits: (Option<f64>, Option<f64>),
     rate_limits: HashMap<String, f64>,
+    max_retries: HashMap<String, u32>,
 }
 
 /// What the jobs of one running worker share.
@@ -180,6 +193,8 @@ struct Shared {
     /// Default `(hard, soft)` time limits in seconds; a message's `timelimit` overrides them.
     time_limits: (Option<f64>, Option<f64>),
     rate_limits: ratelimit::RateLimits,
+    /// Task name → `max_retries` (no entry: retried as often as it asks).
+    max_retries: HashMap<String, u32>,
     slots: Arc<slots::Slots>,
     /// Cancelled on graceful shutdown: unstarted jobs hand their message back.
     drain: CancellationToken,
@@ -203,7 +218,16 @@ impl Worker {
             acks_late: true,
             time_limits: (None, None),
             rate_limits: HashMap::new(),
+            max_retries: HashMap::new(),
         }
+    }
+
+    /// Task `name` is retried at most `max_retries` times (Celery's `Task.max_retries`, 3 by
+    /// default there; unlimited here unless set): a retry asked beyond it fails the task with
+    /// `MaxRetriesExceededError`, as `Task.retry()` raises it.
+    pub fn with_max_retries(mut self, name: impl Into<String>, max_retries: u32) -> Self {
+        self.max_retries.insert(name.into(), max_retries);
+        self
     }
 
     /// Stores task states and results there (Celery's `result_backend`); none by default.
@@ -284,6 +308,7 @@ impl Worker {
             acks_late,
             time_limits,
             rate_limits,
+            max_retries,
         } = self;
         if config.queues.is_empty() || config.concurrency == 0 {
             return Err(Error::Config(
@@ -327,6 +352,7 @@ impl Worker {
             acks_late,
             time_limits,
             rate_limits: ratelimit::RateLimits::new(rate_limits),
+            max_retries,
             slots: slots::Slots::new(config.concurrency),
             drain: CancellationToken::new(),
             hard: CancellationToken::new(),
@@ -429,13 +455,13 @@ fn accept(
     };
     if shared.state.is_revoked(&msg.id) {
         info!(task = msg.task, id = msg.id, "discarding revoked task");
-        job::send_revoked(shared, &msg.id, false);
+        notify::send_revoked(shared, &msg.id, false);
         jobs.spawn(job::discard(shared.clone(), delivery, msg, queue, "revoked"));
         return;
     }
     if msg.options.expires.is_some_and(|t| t <= chrono::Utc::now()) {
         info!(task = msg.task, id = msg.id, "discarding expired task");
-        job::send_revoked(shared, &msg.id, true);
+        notify::send_revoked(shared, &msg.id, true);
         jobs.spawn(job::discard(shared.clone(), delivery, msg, queue, "expired"));
         return;
     }
@@ -466,76 +492,6 @@ fn accept(
         token,
     };
     jobs.spawn(job.process());
-}
-
-/// `task-received`, with the message's `argsrepr`/`kwargsrepr` when it has them.
-fn send_received(shared: &Shared, msg: &TaskMessage, delivery: &Delivery) {
-    if !shared.events.task_events() {
-        return;
-    }
-    let header = |key: &str| {
-        delivery
-            .properties
-            .headers
-            .get(key)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let args = header("argsrepr").unwrap_or_else(|| repr::value_repr(&Value::Array(msg.args.clone())));
-    let kwargs = header("kwargsrepr").unwrap_or_else(|| repr::value_repr(&Value::Object(msg.kwargs.clone())));
-    let o = &msg.options;
-    shared.events.send(
-        "task-received",
-        vec![
-            ("uuid", json!(msg.id)),
-            ("name", json!(msg.task)),
-            ("args", json!(args)),
-            ("kwargs", json!(kwargs)),
-            ("root_id", json!(o.root_id.as_deref().unwrap_or(&msg.id))),
-            ("parent_id", json!(o.parent_id)),
-            ("retries", json!(o.retries)),
-            ("eta", json!(o.eta.as_ref().map(format_iso))),
-            ("expires", json!(o.expires.as_ref().map(format_iso))),
-        ],
-    );
-}
-
-/// `worker-online`/`-heartbeat`/`-offline` with the heartbeat fields Celery's `Heart` sends.
-fn send_worker_event(shared: &Shared, event_type: &str) {
-    let (_, processed) = shared.state.totals();
-    let mut fields = vec![
-        ("freq", json!(HEARTBEAT_INTERVAL.as_secs_f64())),
-        ("active", json!(shared.state.active_count())),
-        ("processed", json!(processed)),
-        ("loadavg", json!(load_average())),
-    ];
-    fields.extend(software_info());
-    shared.events.send(event_type, fields);
-}
-
-/// kombu's `Connection.info()` subset for a broker URL (`scheme://user:pass@host:port/vhost`),
-/// without the password.
-fn broker_info(url: &str) -> Value {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("amqp", url));
-    let (auth, rest) = rest.rsplit_once('@').unwrap_or(("", rest));
-    let userid = auth.split(':').next().filter(|u| !u.is_empty());
-    let (hostport, vhost) = rest.split_once('/').unwrap_or((rest, ""));
-    let (host, port) = match hostport.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse::<u16>().ok()),
-        None => (hostport, None),
-    };
-    let vhost = match vhost {
-        "" | "%2f" | "%2F" => "/".to_owned(),
-        other => other.replace("%2f", "/").replace("%2F", "/"),
-    };
-    let ssl = matches!(scheme, "amqps" | "rediss");
-    let transport = if ssl { &scheme[..scheme.len() - 1] } else { scheme };
-    json!({
-        "hostname": host, "userid": userid, "virtual_host": vhost,
-        "port": port.unwrap_or(if scheme.starts_with("redis") { 6379 } else { 5672 }),
-        "insist": false, "ssl": ssl, "transport": transport,
-        "transport_options": {}, "login_method": "PLAIN", "uri_prefix": null,
-    })
 }
 
 fn log_join(done: std::result::Result<(), tokio::task::JoinError>) {

@@ -8,6 +8,20 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+/// Celery's rate strings (`celery.utils.time.rate`): `"10/s"`, `"100/m"`, `"1000/h"`, or a bare
+/// number per second; starts per second, `None` when it does not parse or is not positive.
+pub fn parse_rate(rate: &str) -> Option<f64> {
+    let (n, per) = rate.trim().split_once('/').unwrap_or((rate.trim(), "s"));
+    let n: f64 = n.trim().parse().ok()?;
+    let secs = match per.trim() {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return None,
+    };
+    (n.is_finite() && n > 0.0).then_some(n / secs)
+}
+
 /// The next allowed start of each rate-limited task name.
 pub(super) struct RateLimits {
     limits: HashMap<String, (Duration, Mutex<Option<Instant>>)>,
@@ -48,6 +62,17 @@ impl RateLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn celery_rate_strings() {
+        assert_eq!(parse_rate("10/s"), Some(10.0));
+        assert_eq!(parse_rate("120/m"), Some(2.0));
+        assert_eq!(parse_rate("3600/h"), Some(1.0));
+        assert_eq!(parse_rate("5"), Some(5.0));
+        assert_eq!(parse_rate("0/s"), None);
+        assert_eq!(parse_rate("x/s"), None);
+        assert_eq!(parse_rate("1/d"), None);
+    }
 
     #[tokio::test]
     async fn starts_are_spaced_by_the_rate() {

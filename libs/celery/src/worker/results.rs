@@ -56,6 +56,7 @@ const CELERY: &[&str] = &[
     "WorkerLostError",
     "Reject",
     "Ignore",
+    "MaxRetriesExceededError",
 ];
 
 /// The exception a failure named `exc_type` becomes for Python: builtins and Celery's own are
