@@ -5,7 +5,8 @@
 
 Workers (each on its own fresh queue, same RabbitMQ, same run): `celery-conformance-worker` (ours,
 `--concurrency 16 --prefetch 256`), Python `celery worker --pool solo`, and `--pool prefork
---concurrency 2` (Celery's default prefetch: 4 × concurrency), each with the Redis result backend on
+--concurrency 2` (Celery's default prefetch, 4 × concurrency: 8 for both, as solo's concurrency
+defaults to the CPU count), each with the Redis result backend on
 and off. Method, the same for every worker:
 
 1. a fresh queue gets N `tasks.noop` messages, published in bulk by Python's producer (`send_task`
@@ -17,8 +18,9 @@ and off. Method, the same for every worker:
    must be empty (every task finished, so acked);
 4. the first WARM tasks (5% of N, at least 200) are the warm-up: the clock starts at the first
    observation with at least WARM done, counting the n0 done then, and stops at the first
-   observation with all N done; tasks/s = (N - n0) / elapsed;
-5. checks: N results stored with status SUCCESS and result None (backend on) or no result stored
+   observation with all N done; tasks/s = (N - n0) / elapsed; intervals of more than 1 s without
+   progress are reported as pauses, and "busy" tasks/s leaves them out;
+5. checks: all N results stored with status SUCCESS and result None (backend on) or no result stored
    (off); after a graceful stop the queue holds no message (nothing left unacked or requeued).
 
 Configurations run round-robin, `--repeats` times; the median tasks/s is reported with its ratio to
@@ -47,6 +49,7 @@ from celery import Celery
 from workers import ROOT, Worker, our_worker, python_worker
 
 POLL_S = 0.05
+PAUSE_S = 1.0  # no progress for longer than this counts as a pause (reported, and left out of "busy" tasks/s)
 STALL_TIMEOUT_S = 120
 
 
@@ -122,7 +125,7 @@ class Bench:
         return sum(pipe.execute())
 
     def inspect(self, worker: Worker, method: str):
-        reply = getattr(self.client.control.inspect(destination=[worker.hostname], timeout=1.0, limit=1), method)()
+        reply = getattr(self.client.control.inspect(destination=[worker.hostname], timeout=0.2, limit=1), method)()
         return (reply or {}).get(worker.hostname)
 
     def progress(self, cfg: Config, worker: Worker, ids: list[str]) -> int:
@@ -150,12 +153,15 @@ class Bench:
             else:
                 worker = python_worker(self.args, queue, cfg.pool, cfg.backend, log)
             t0 = n0 = None
+            paused = 0.0
             last_change, last_done = time.monotonic(), -1
             while True:
                 before = time.monotonic()
                 done = self.progress(cfg, worker, ids)
                 now = (before + time.monotonic()) / 2
                 if done != last_done:
+                    if t0 is not None and now - last_change > PAUSE_S:
+                        paused += now - last_change
                     last_change, last_done = now, done
                 if t0 is None and done >= warm:
                     t0, n0 = now, done
@@ -171,7 +177,7 @@ class Bench:
                 raise RuntimeError(f"{cfg.label}: all {cfg.n} done before the first observation: raise N")
             self.verify(cfg, worker, queue, ids)
             return {"elapsed": elapsed, "measured": cfg.n - n0, "rate": (cfg.n - n0) / elapsed,
-                    "publish_s": publish_s}
+                    "paused": paused, "busy_rate": (cfg.n - n0) / (elapsed - paused), "publish_s": publish_s}
         finally:
             if worker is not None:
                 worker.stop()
@@ -179,8 +185,9 @@ class Bench:
 
     def verify(self, cfg: Config, worker: Worker, queue: str, ids: list[str]) -> None:
         if cfg.backend:
-            sample = self.redis.mget(*(f"celery-task-meta-{t}" for t in ids[:: max(1, cfg.n // 200)]))
-            parsed = [json.loads(s) if s else {} for s in sample]
+            stored = [s for i in range(0, len(ids), 2000)
+                      for s in self.redis.mget(*(f"celery-task-meta-{t}" for t in ids[i:i + 2000]))]
+            parsed = [json.loads(s) if s else {} for s in stored]
             bad = [p for p in parsed if p.get("status") != "SUCCESS" or p.get("result", 0) is not None]
             if bad:
                 raise RuntimeError(f"{cfg.label}: unexpected stored results, e.g. {bad[0]!r}")
@@ -199,7 +206,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16, help="our worker's --concurrency")
     parser.add_argument("--prefetch", type=int, default=256, help="our worker's --prefetch")
     parser.add_argument("--n-ours", type=int, default=20000)
-    parser.add_argument("--n-python", type=int, default=6000)
+    parser.add_argument("--n-python", type=int, default=8000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--logs", default=f"/tmp/celery-throughput-{time.strftime('%Y%m%d-%H%M%S')}")
     args = parser.parse_args()
@@ -215,7 +222,7 @@ def main() -> int:
     print(f"# ours: {args.binary} (DEBUG build) --concurrency {args.concurrency} --prefetch {args.prefetch}"
           f" [--acks-late when no backend]; RUST_LOG=warn", flush=True)
     print("# python: celery -A noop_tasks worker --pool solo | --pool prefork --concurrency 2; prefetch multiplier 4"
-          " (default); task_acks_late when no backend; -l WARNING --without-gossip/mingle/heartbeat", flush=True)
+          " (default) → prefetch 8 for both (solo's concurrency defaults to the CPU count); task_acks_late when no backend; -l WARNING --without-gossip/mingle/heartbeat", flush=True)
     print(f"# broker {args.broker}; backend {args.backend} or none; repeats {args.repeats}; poll {POLL_S} s",
           flush=True)
     results: dict[Config, list[dict]] = {c: [] for c in configs}
@@ -224,7 +231,8 @@ def main() -> int:
             r = bench.run(cfg, rep)
             results[cfg].append(r)
             print(f"run {rep + 1}/{args.repeats} {cfg.label:24} N={cfg.n:6} measured={r['measured']:6} "
-                  f"{r['elapsed']:7.2f} s {r['rate']:9.1f} tasks/s (published in {r['publish_s']:.1f} s)", flush=True)
+                  f"{r['elapsed']:7.2f} s {r['rate']:9.1f} tasks/s; paused {r['paused']:.1f} s, busy {r['busy_rate']:.1f} tasks/s "
+                  f"(published in {r['publish_s']:.1f} s)", flush=True)
     print_table(args, configs, results)
     print(f"# load (1-min) before {load0:.2f}, after {os.getloadavg()[0]:.2f}")
     return 0
@@ -232,19 +240,22 @@ def main() -> int:
 
 def print_table(args: argparse.Namespace, configs: list[Config], results: dict) -> None:
     med = {c: statistics.median(r["rate"] for r in results[c]) for c in configs}
+    busy = {c: statistics.median(r["busy_rate"] for r in results[c]) for c in configs}
     print("\n| worker | pool | result backend | ack | N | measured | seconds | tasks/s (median) | runs (tasks/s) "
-          "| vs Python solo |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| vs Python solo | pauses ≥ 1 s (s, per run) | busy tasks/s (median) | busy vs Python solo |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for c in configs:
-        base = next(med[b] for b in configs if b.pool == "solo" and b.backend == c.backend)
+        solo = next(b for b in configs if b.pool == "solo" and b.backend == c.backend)
         runs = sorted(results[c], key=lambda r: r["rate"])
         mid = runs[len(runs) // 2]
         worker = "Myelin celery-conformance-worker (debug)" if c.worker == "ours" else "Python Celery 5.7"
         pool = {"tokio": f"tokio, concurrency {args.concurrency}, prefetch {args.prefetch}",
-                "solo": "solo, prefetch 4", "prefork": "prefork × 2, prefetch 8"}[c.pool]
+                "solo": "solo, prefetch 8", "prefork": "prefork × 2, prefetch 8"}[c.pool]
         print(f"| {worker} | {pool} | {'Redis' if c.backend else 'off'} | {'early' if c.backend else 'late'} "
               f"| {c.n} | {mid['measured']} | {mid['elapsed']:.2f} | {med[c]:.0f} "
-              f"| {', '.join(format(r['rate'], '.0f') for r in results[c])} | {med[c] / base:.2f}× |")
+              f"| {', '.join(format(r['rate'], '.0f') for r in results[c])} | {med[c] / med[solo]:.2f}× "
+              f"| {', '.join(format(r['paused'], '.1f') for r in results[c])} | {busy[c]:.0f} "
+              f"| {busy[c] / busy[solo]:.2f}× |")
 
 
 if __name__ == "__main__":
