@@ -219,7 +219,8 @@ def main() -> int:
     load0 = os.getloadavg()[0]
     print(f"# machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}, "
           f"Celery {__import__('celery').__version__}; load {load0:.2f}; logs in {args.logs}", flush=True)
-    print(f"# ours: {args.binary} (DEBUG build) --concurrency {args.concurrency} --prefetch {args.prefetch}"
+    build = "release" if "/release/" in str(args.binary) else "debug"
+    print(f"# ours: {args.binary} ({build} build) --concurrency {args.concurrency} --prefetch {args.prefetch}"
           f" [--acks-late when no backend]; RUST_LOG=warn", flush=True)
     print("# python: celery -A noop_tasks worker --pool solo | --pool prefork --concurrency 2; prefetch multiplier 4"
           " (default) → prefetch 8 for both (solo's concurrency defaults to the CPU count); task_acks_late when no backend; -l WARNING --without-gossip/mingle/heartbeat", flush=True)
@@ -248,7 +249,8 @@ def print_table(args: argparse.Namespace, configs: list[Config], results: dict) 
         solo = next(b for b in configs if b.pool == "solo" and b.backend == c.backend)
         runs = sorted(results[c], key=lambda r: r["rate"])
         mid = runs[len(runs) // 2]
-        worker = "Myelin celery-conformance-worker (debug)" if c.worker == "ours" else "Python Celery 5.7"
+        build = "release" if "/release/" in str(args.binary) else "debug"
+        worker = f"Myelin celery-conformance-worker ({build})" if c.worker == "ours" else "Python Celery 5.7"
         pool = {"tokio": f"tokio, concurrency {args.concurrency}, prefetch {args.prefetch}",
                 "solo": "solo, prefetch 8", "prefork": "prefork × 2, prefetch 8"}[c.pool]
         print(f"| {worker} | {pool} | {'Redis' if c.backend else 'off'} | {'early' if c.backend else 'late'} "
