@@ -95,19 +95,25 @@ impl Finished {
 
 /// Records `finished` for `msg` (delivered on `queue`) and continues its canvas.
 pub(super) async fn finish(shared: &Shared, msg: &TaskMessage, queue: &str, finished: &Finished) {
-    let meta = finished
-        .meta(&msg.id)
-        .with_ids(msg.options.group_id.clone(), msg.options.parent_id.clone())
-        .with_extended(ExtendedMeta {
-            name: Some(msg.task.clone()),
-            args: Some(Value::Array(msg.args.clone())),
-            kwargs: Some(Value::Object(msg.kwargs.clone())),
-            worker: Some(shared.hostname.clone()),
-            retries: Some(msg.options.retries),
-            queue: Some(queue.to_owned()),
-        });
-    if !msg.options.ignore_result {
-        store(shared, msg, &meta).await;
+    // The meta (with copies of the arguments) is only built for a backend to keep: a worker
+    // without one skips it on every task.
+    let meta = shared.backend.as_ref().map(|_| {
+        finished
+            .meta(&msg.id)
+            .with_ids(msg.options.group_id.clone(), msg.options.parent_id.clone())
+            .with_extended(ExtendedMeta {
+                name: Some(msg.task.clone()),
+                args: Some(Value::Array(msg.args.clone())),
+                kwargs: Some(Value::Object(msg.kwargs.clone())),
+                worker: Some(shared.hostname.clone()),
+                retries: Some(msg.options.retries),
+                queue: Some(queue.to_owned()),
+            })
+    });
+    if let Some(meta) = &meta
+        && !msg.options.ignore_result
+    {
+        store(shared, msg, meta).await;
     }
     let follow_ups = match finished {
         Finished::Success(result) => canvas::on_success(msg, result),
@@ -122,7 +128,9 @@ pub(super) async fn finish(shared: &Shared, msg: &TaskMessage, queue: &str, fini
         Ok(follow_ups) => publish(shared, msg, follow_ups).await,
         Err(e) => error!(task = msg.task, id = msg.id, error = %e, "cannot build the task's follow-ups"),
     }
-    chord_part(shared, msg, &meta).await;
+    if let Some(meta) = &meta {
+        chord_part(shared, msg, meta).await;
+    }
 }
 
 async fn store(shared: &Shared, msg: &TaskMessage, meta: &TaskMeta) {
